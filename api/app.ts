@@ -1,0 +1,207 @@
+import Router from '@koa/router';
+import type { Client } from '@temporalio/client';
+import Koa from 'koa';
+import { Database } from '../db';
+import { AuthError, ScimError } from '../domain/errors';
+import { applyPatch } from '../domain/patch';
+import { policyOverrideSchema } from '../domain/policy';
+import { readResource } from '../domain/resource';
+import { DEFAULT_ORG } from '../domain/scenarios';
+import type { Config } from '../lib/config';
+import type { Logger } from '../lib/logger';
+import { TokenVerifier, bearerToken } from './auth';
+import { Codes } from './codes';
+import { AppContext, errorsAndLogs, readJson } from './http';
+import { PolicyStore } from './policies';
+import { etagOf, locationOf, toScim } from './representation';
+import { Verifications } from './temporal';
+import { StoredUser, Users } from './users';
+
+export interface AppDeps {
+  config: Pick<Config, 'codeHashKey' | 'policyDefaults' | 'temporal'>;
+  db: Database;
+  temporal: Client;
+  verifier: TokenVerifier;
+  logger: Logger;
+}
+
+interface Services {
+  users: Users;
+  codes: Codes;
+  policies: PolicyStore;
+  deps: AppDeps;
+}
+
+type Handler = (ctx: AppContext, services: Services) => Promise<void>;
+
+interface RouteDef {
+  method: 'get' | 'post' | 'put' | 'patch';
+  path: string;
+  /** The scope a token needs; undefined for open routes (health, discovery). */
+  scope?: string;
+  handler: Handler;
+}
+
+const ORG_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * Every route, its scope, and its handler, in one table: authentication, the org check and the
+ * scope check happen in one place for all of them.
+ */
+const ROUTES: RouteDef[] = [
+  { method: 'post', path: '/scim2/Users', scope: 'internal_user_mgt_create', handler: createUser },
+  { method: 'get', path: '/scim2/Users/:id', scope: 'internal_user_mgt_view', handler: (ctx, s) => getUser(ctx, s, ctx.params.id) },
+  { method: 'put', path: '/scim2/Users/:id', scope: 'internal_user_mgt_update', handler: (ctx, s) => putUser(ctx, s, ctx.params.id, 'admin') },
+  { method: 'patch', path: '/scim2/Users/:id', scope: 'internal_user_mgt_update', handler: (ctx, s) => patchUser(ctx, s, ctx.params.id, 'admin') },
+  { method: 'get', path: '/scim2/Me', scope: 'internal_login', handler: (ctx, s) => getUser(ctx, s, ctx.state.auth!.sub) },
+  { method: 'put', path: '/scim2/Me', scope: 'internal_login', handler: (ctx, s) => putUser(ctx, s, ctx.state.auth!.sub, 'self') },
+  { method: 'patch', path: '/scim2/Me', scope: 'internal_login', handler: (ctx, s) => patchUser(ctx, s, ctx.state.auth!.sub, 'self') },
+  { method: 'post', path: '/api/identity/user/v1.0/me/validate-code', scope: 'internal_login', handler: validateCode },
+  { method: 'post', path: '/api/identity/user/v1.0/me/resend-code', scope: 'internal_login', handler: resendCode },
+  { method: 'get', path: '/api/server/v1/mobile-verification/policy', scope: 'internal_governance_view', handler: getPolicy },
+  { method: 'patch', path: '/api/server/v1/mobile-verification/policy', scope: 'internal_governance_update', handler: patchPolicy },
+  { method: 'get', path: '/health', handler: health },
+];
+
+export function createApp(deps: AppDeps): Koa {
+  const verifications = new Verifications(deps.temporal, deps.config.temporal.taskQueue);
+  const policies = new PolicyStore(deps.config.policyDefaults);
+  const services: Services = {
+    users: new Users(deps.db, verifications, policies),
+    codes: new Codes(verifications, deps.config.codeHashKey),
+    policies,
+    deps,
+  };
+  const app = new Koa();
+  app.proxy = false;
+  app.use(errorsAndLogs(deps.logger));
+
+  const router = new Router();
+  for (const route of ROUTES) {
+    for (const prefix of ['', '/t/:org']) {
+      router[route.method](prefix + route.path, async (ctx) => {
+        const c = ctx as unknown as AppContext;
+        c.state.org = ctx.params.org ?? DEFAULT_ORG;
+        if (!ORG_NAME.test(c.state.org)) throw new ScimError(404, undefined, 'Unknown organization');
+        if (route.scope) await authorize(c, deps.verifier, route.scope);
+        await route.handler(c, services);
+      });
+    }
+  }
+  app.use(router.routes());
+  app.use(router.allowedMethods({ throw: false }));
+  return app;
+}
+
+async function authorize(ctx: AppContext, verifier: TokenVerifier, scope: string) {
+  const auth = await verifier.verify(bearerToken(ctx.get('Authorization')));
+  ctx.state.auth = auth;
+  if (auth.org !== ctx.state.org) throw new AuthError(403, 'The token belongs to another organization');
+  if (!auth.scopes.has(scope)) throw new AuthError(403, `The token lacks the scope ${scope}`);
+}
+
+// --- SCIM --------------------------------------------------------------------------------------
+
+function sendUser(ctx: AppContext, stored: StoredUser, status = 200) {
+  const location = locationOf(`${ctx.protocol}://${ctx.host}`, ctx.state.org, stored.user.id);
+  ctx.status = status;
+  ctx.type = 'application/scim+json';
+  ctx.set('ETag', etagOf(stored.user));
+  if (status === 201) ctx.set('Location', location);
+  ctx.body = toScim(stored.user, stored.pending, location);
+}
+
+async function createUser(ctx: AppContext, { users }: Services) {
+  const body = await readJson(ctx);
+  sendUser(ctx, await users.create(ctx.state.org, body, ctx.state.auth!.sub, ctx.state.traceId), 201);
+}
+
+async function getUser(ctx: AppContext, { users }: Services, userId: string) {
+  sendUser(ctx, await users.get(ctx.state.org, userId));
+}
+
+async function putUser(ctx: AppContext, { users }: Services, userId: string, via: 'admin' | 'self') {
+  const body = await readJson(ctx);
+  const next = readResource(body);
+  sendUser(
+    ctx,
+    await users.change({
+      org: ctx.state.org,
+      userId,
+      via,
+      actor: ctx.state.auth!.sub,
+      requestId: ctx.state.traceId,
+      ifMatch: ctx.get('If-Match') || undefined,
+      compute: () => ({ next, touched: 'all' }),
+    }),
+  );
+}
+
+async function patchUser(ctx: AppContext, { users }: Services, userId: string, via: 'admin' | 'self') {
+  const body = await readJson(ctx);
+  sendUser(
+    ctx,
+    await users.change({
+      org: ctx.state.org,
+      userId,
+      via,
+      actor: ctx.state.auth!.sub,
+      requestId: ctx.state.traceId,
+      ifMatch: ctx.get('If-Match') || undefined,
+      compute: (current) => {
+        const { doc, touched } = applyPatch(current, body);
+        return { next: doc, touched };
+      },
+    }),
+  );
+}
+
+// --- Identity API ------------------------------------------------------------------------------
+
+function caller(ctx: AppContext) {
+  return { org: ctx.state.org, userId: ctx.state.auth!.sub, requestId: ctx.state.traceId };
+}
+
+async function validateCode(ctx: AppContext, { codes }: Services) {
+  const body = await readJson(ctx);
+  ctx.body = await codes.validate(caller(ctx), body);
+}
+
+async function resendCode(ctx: AppContext, { codes }: Services) {
+  const body = await readJson(ctx);
+  ctx.status = 201;
+  ctx.body = await codes.resend(caller(ctx), body);
+}
+
+async function getPolicy(ctx: AppContext, { policies }: Services) {
+  ctx.body = await policies.get(ctx.state.org);
+}
+
+async function patchPolicy(ctx: AppContext, { policies }: Services) {
+  const body = await readJson(ctx);
+  const parsed = policyOverrideSchema.safeParse(body);
+  if (!parsed.success) {
+    throw new ScimError(400, 'invalidValue', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  }
+  ctx.body = await policies.patch(ctx.state.org, parsed.data);
+}
+
+// --- Operations --------------------------------------------------------------------------------
+
+async function health(ctx: AppContext, { deps }: Services) {
+  const check = async (probe: () => Promise<unknown>) => {
+    try {
+      await Promise.race([probe(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref())]);
+      return 'ok';
+    } catch {
+      return 'down';
+    }
+  };
+  const [postgres, temporal] = await Promise.all([
+    check(() => deps.db.sequelize.query('SELECT 1')),
+    check(() => deps.temporal.workflowService.getSystemInfo({})),
+  ]);
+  const ok = postgres === 'ok' && temporal === 'ok';
+  ctx.status = ok ? 200 : 503;
+  ctx.body = { status: ok ? 'ok' : 'degraded', postgres, temporal };
+}

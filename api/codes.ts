@@ -1,0 +1,123 @@
+import { Op } from 'sequelize';
+import { z } from 'zod';
+import { AcceptedCodeRow, PendingChangeRow } from '../db';
+import { hashCode, sameHash } from '../domain/codes';
+import { IdentityError } from '../domain/errors';
+import { Scenario, isScenario } from '../domain/scenarios';
+import type { Verifications } from './temporal';
+
+const property = z.object({ key: z.string().max(100), value: z.string().max(200) });
+const validateBody = z.object({ code: z.string().min(1).max(64), properties: z.array(property).max(10).optional() });
+const resendBody = z.object({ properties: z.array(property).max(10).optional() });
+
+const malformed = (detail: string) => new IdentityError(400, 'UAR-10000', 'Invalid request', detail);
+const nothingPending = (detail: string) => new IdentityError(400, 'UAR-10011', 'No pending verification', detail);
+
+/** The `RecoveryScenario` property, if given; an unknown scenario is UAR-10011. */
+function scenarioOf(properties: { key: string; value: string }[] | undefined): Scenario | undefined {
+  const entry = properties?.find((p) => p.key === 'RecoveryScenario');
+  if (!entry) return undefined;
+  if (!isScenario(entry.value)) throw nothingPending(`Unknown scenario "${entry.value}"`);
+  return entry.value;
+}
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    throw malformed(parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  }
+  return parsed.data;
+}
+
+export interface CodeCaller {
+  org: string;
+  userId: string;
+  requestId: string;
+}
+
+/** validate-code and resend-code: the caller is always the token's subject. */
+export class Codes {
+  constructor(
+    private readonly verifications: Verifications,
+    private readonly codeHashKey: Buffer,
+  ) {}
+
+  private pending(caller: CodeCaller, scenario: Scenario | undefined) {
+    return PendingChangeRow.findAll({
+      where: { org: caller.org, userId: caller.userId, expiresAt: { [Op.gt]: new Date() }, ...(scenario ? { scenario } : {}) },
+      order: [['scenario', 'ASC']],
+    });
+  }
+
+  async validate(caller: CodeCaller, body: unknown): Promise<{ scenario: Scenario; mobile: string }> {
+    const { code, properties } = parse(validateBody, body);
+    const scenario = scenarioOf(properties);
+    const rows = await this.pending(caller, scenario);
+    if (rows.length === 0) {
+      return (await this.alreadyAccepted(caller, scenario, code)) ?? this.noneFor(scenario);
+    }
+
+    // Without a scenario and with two changes pending, the code is tried on both, and a miss
+    // counts against both: guessing gains nothing from not naming the scenario.
+    const outcomes = await Promise.all(
+      rows.map(async (row) => ({
+        row,
+        result: await this.verifications.validate(caller.org, caller.userId, row.scenario as Scenario, {
+          changeId: row.id,
+          codeHash: hashCode(this.codeHashKey, row.id, code),
+          requestId: caller.requestId,
+        }),
+      })),
+    );
+    const verified = outcomes.find((o) => o.result.outcome === 'verified');
+    if (verified && verified.result.outcome === 'verified') return { scenario: verified.row.scenario as Scenario, mobile: verified.result.number };
+    if (outcomes.some((o) => o.result.outcome === 'locked')) {
+      throw new IdentityError(429, 'MV-42901', 'Too many wrong codes', 'The verification ended after too many wrong codes; change the number again to start over');
+    }
+    const wrong = outcomes.flatMap((o) => (o.result.outcome === 'wrong' ? [o.result.triesLeft] : []));
+    if (wrong.length > 0) {
+      const left = Math.min(...wrong);
+      throw new IdentityError(400, '18001', 'Invalid code', `The code is not valid; ${left} ${left === 1 ? 'try' : 'tries'} left`);
+    }
+    if (outcomes.some((o) => o.result.outcome === 'expired')) {
+      throw new IdentityError(400, '18002', 'Expired code', 'The code has expired; ask for a new one with resend-code');
+    }
+    return (await this.alreadyAccepted(caller, scenario, code)) ?? this.noneFor(scenario);
+  }
+
+  /** A retried request after a lost response: the accepted code is accepted again while valid. */
+  private async alreadyAccepted(caller: CodeCaller, scenario: Scenario | undefined, code: string) {
+    const accepted = await AcceptedCodeRow.findAll({
+      where: { org: caller.org, userId: caller.userId, acceptedUntil: { [Op.gt]: new Date() }, ...(scenario ? { scenario } : {}) },
+    });
+    const match = accepted.find((row) => sameHash(row.codeHash, hashCode(this.codeHashKey, row.changeId, code)));
+    return match ? { scenario: match.scenario as Scenario, mobile: match.number } : undefined;
+  }
+
+  private noneFor(scenario: Scenario | undefined): never {
+    throw nothingPending(scenario ? `Nothing is pending for ${scenario}` : 'Nothing is pending for this user');
+  }
+
+  async resend(caller: CodeCaller, body: unknown): Promise<{ scenario: Scenario }> {
+    const { properties } = parse(resendBody, body);
+    const scenario = scenarioOf(properties);
+    const rows = await this.pending(caller, scenario);
+    if (rows.length === 0) this.noneFor(scenario);
+    if (rows.length > 1) throw nothingPending('Two changes are pending: name the RecoveryScenario');
+    const row = rows[0]!;
+    const result = await this.verifications.resend(caller.org, caller.userId, row.scenario as Scenario, { changeId: row.id, requestId: caller.requestId });
+    switch (result.outcome) {
+      case 'sent':
+        return { scenario: row.scenario as Scenario };
+      case 'cooldown':
+        throw new IdentityError(429, 'MV-42902', 'Too many requests', `Wait ${result.retryAfterSeconds} s before asking for another code`, result.retryAfterSeconds);
+      case 'limit':
+        throw new IdentityError(429, 'MV-42902', 'Too many requests', 'No more codes for this change; change the number again to start over', result.retryAfterSeconds);
+      case 'send_failed':
+        if (result.permanent) throw new IdentityError(400, 'MV-40010', 'SMS refused', 'The SMS provider refused this number');
+        throw new IdentityError(503, 'MV-50310', 'SMS unavailable', 'The SMS could not be sent; try again shortly', 30);
+      default:
+        return this.noneFor(scenario);
+    }
+  }
+}

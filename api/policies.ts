@@ -1,0 +1,27 @@
+import { Transaction } from 'sequelize';
+import { OrgPolicyRow } from '../db';
+import { Policy, PolicyOverride, effectivePolicy } from '../domain/policy';
+import { ScimError } from '../domain/errors';
+
+/** Per-org policy overrides in Postgres; verifications keep the policy they started with. */
+export class PolicyStore {
+  constructor(private readonly defaults: Policy) {}
+
+  async get(org: string, tx?: Transaction): Promise<Policy> {
+    const row = await OrgPolicyRow.findByPk(org, { transaction: tx });
+    return effectivePolicy(this.defaults, row?.overrides as PolicyOverride | undefined);
+  }
+
+  async patch(org: string, change: PolicyOverride): Promise<Policy> {
+    const row = await OrgPolicyRow.findByPk(org);
+    const overrides = { ...((row?.overrides as PolicyOverride | undefined) ?? {}), ...change };
+    let policy: Policy;
+    try {
+      policy = effectivePolicy(this.defaults, overrides);
+    } catch (error) {
+      throw new ScimError(400, 'invalidValue', (error as Error).message);
+    }
+    await OrgPolicyRow.upsert({ org, overrides, updatedAt: new Date() });
+    return policy;
+  }
+}

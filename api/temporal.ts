@@ -1,0 +1,112 @@
+import {
+  Client,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
+import type { Scenario } from '../domain/scenarios';
+import { verificationWorkflowId } from '../domain/scenarios';
+import {
+  EndRequest,
+  ResendCodeRequest,
+  ResendCodeResult,
+  ValidateCodeRequest,
+  ValidateCodeResult,
+  VerificationInput,
+  WORKFLOW_TYPE,
+  cancel,
+  resendCode,
+  searchAttributes,
+  supersede,
+  validateCode,
+} from '../workflows/messages';
+
+/** How long a superseded workflow gets to close before it is terminated (worker down). */
+const END_GRACE_MS = 5_000;
+
+/** The API's side of the verification workflows: start, end, and the two Updates. */
+export class Verifications {
+  constructor(
+    private readonly client: Client,
+    private readonly taskQueue: string,
+  ) {}
+
+  /**
+   * Starts the workflow of a new pending change. At most one runs per user and scenario; the
+   * caller has ended the previous one (under the user's row lock), so a workflow still running
+   * under this id is a leftover and is ended first.
+   */
+  async start(input: VerificationInput): Promise<void> {
+    const workflowId = verificationWorkflowId(input.org, input.userId, input.scenario);
+    const options = {
+      workflowId,
+      taskQueue: this.taskQueue,
+      args: [input] as [VerificationInput],
+      workflowIdConflictPolicy: 'FAIL' as const,
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE' as const,
+      typedSearchAttributes: [
+        { key: searchAttributes.orgName, value: input.org },
+        { key: searchAttributes.userId, value: input.userId },
+        { key: searchAttributes.scenario, value: input.scenario },
+        { key: searchAttributes.status, value: 'code_sent' },
+        { key: searchAttributes.maskedMobile, value: input.maskedNumber },
+      ],
+    };
+    try {
+      await this.client.workflow.start(WORKFLOW_TYPE, options);
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      await this.end(input.org, input.userId, input.scenario, 'supersede', { requestId: input.requestId });
+      await this.client.workflow.start(WORKFLOW_TYPE, options);
+    }
+  }
+
+  /** Ends the running verification with `superseded` or `cancelled` and waits until it closed. */
+  async end(org: string, userId: string, scenario: Scenario, how: 'supersede' | 'cancel', request: EndRequest): Promise<void> {
+    const handle = this.client.workflow.getHandle(verificationWorkflowId(org, userId, scenario));
+    try {
+      await handle.signal(how === 'supersede' ? supersede : cancel, request);
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return;
+      throw error;
+    }
+    const closed = await Promise.race([
+      handle.result().then(
+        () => true,
+        () => true,
+      ),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), END_GRACE_MS).unref()),
+    ]);
+    if (!closed) {
+      await handle.terminate(`${how}: the workflow did not close within ${END_GRACE_MS} ms`).catch((error) => {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+      });
+    }
+  }
+
+  /** Validate-code Update; a workflow that has already closed answers `ended`. */
+  async validate(org: string, userId: string, scenario: Scenario, request: ValidateCodeRequest): Promise<ValidateCodeResult> {
+    return this.update(() =>
+      this.client.workflow.getHandle(verificationWorkflowId(org, userId, scenario)).executeUpdate(validateCode, { args: [request] }),
+    );
+  }
+
+  async resend(org: string, userId: string, scenario: Scenario, request: ResendCodeRequest): Promise<ResendCodeResult> {
+    return this.update(() =>
+      this.client.workflow.getHandle(verificationWorkflowId(org, userId, scenario)).executeUpdate(resendCode, { args: [request] }),
+    );
+  }
+
+  private async update<T extends { outcome: string }>(call: () => Promise<T>): Promise<T | { outcome: 'ended' }> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return { outcome: 'ended' };
+      if (error instanceof WorkflowUpdateFailedError) return { outcome: 'ended' };
+      // An Update sent to a closed workflow fails with NOT_FOUND/FAILED_PRECONDITION.
+      const message = (error as Error).message ?? '';
+      if (/workflow execution already completed|not found/i.test(message)) return { outcome: 'ended' };
+      throw error;
+    }
+  }
+}

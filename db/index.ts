@@ -1,0 +1,191 @@
+import { DataTypes, InferAttributes, InferCreationAttributes, Model, Sequelize, Transaction } from 'sequelize';
+import { SequelizeStorage, Umzug } from 'umzug';
+import * as initial from './migrations/0001-initial';
+
+/** Migrations in order; each module exports `up` and `down`. */
+const MIGRATIONS = [{ name: '0001-initial', module: initial }];
+
+export class UserRow extends Model<InferAttributes<UserRow>, InferCreationAttributes<UserRow>> {
+  declare id: string;
+  declare org: string;
+  declare userName: string;
+  declare userNameLower: string;
+  declare doc: Record<string, unknown>;
+  declare phoneVerified: boolean;
+  declare version: number;
+  declare createdAt: Date;
+  declare updatedAt: Date;
+}
+
+export class PendingChangeRow extends Model<InferAttributes<PendingChangeRow>, InferCreationAttributes<PendingChangeRow>> {
+  declare id: string;
+  declare org: string;
+  declare userId: string;
+  declare scenario: string;
+  declare number: string;
+  declare alsoVerifiedList: boolean;
+  declare workflowId: string;
+  declare requestId: string;
+  declare expiresAt: Date;
+  declare createdAt: Date;
+}
+
+export class AcceptedCodeRow extends Model<InferAttributes<AcceptedCodeRow>, InferCreationAttributes<AcceptedCodeRow>> {
+  declare changeId: string;
+  declare org: string;
+  declare userId: string;
+  declare scenario: string;
+  declare number: string;
+  declare codeHash: string;
+  declare acceptedUntil: Date;
+  declare createdAt: Date;
+}
+
+export class AuditEventRow extends Model<InferAttributes<AuditEventRow>, InferCreationAttributes<AuditEventRow>> {
+  declare id?: number;
+  declare org: string;
+  declare userId: string;
+  declare scenario: string | null;
+  declare event: string;
+  declare maskedNumber: string | null;
+  declare actor: string | null;
+  declare changeId: string | null;
+  declare requestId: string | null;
+  declare detail: Record<string, unknown> | null;
+  declare at: Date;
+}
+
+export class OrgPolicyRow extends Model<InferAttributes<OrgPolicyRow>, InferCreationAttributes<OrgPolicyRow>> {
+  declare org: string;
+  declare overrides: Record<string, unknown>;
+  declare updatedAt: Date;
+}
+
+export interface Database {
+  sequelize: Sequelize;
+  close(): Promise<void>;
+}
+
+/** Connects and defines the models; `migrate` brings the schema up to date. */
+export function connectDatabase(url: string, opts: { poolMax?: number } = {}): Database {
+  const sequelize = new Sequelize(url, {
+    dialect: 'postgres',
+    logging: false,
+    pool: { max: opts.poolMax ?? 20, min: 0, idle: 10_000, acquire: 10_000 },
+    define: { underscored: true, freezeTableName: true },
+  });
+  const common = { sequelize, underscored: true };
+  UserRow.init(
+    {
+      id: { type: DataTypes.UUID, primaryKey: true },
+      org: DataTypes.TEXT,
+      userName: DataTypes.TEXT,
+      userNameLower: DataTypes.TEXT,
+      doc: DataTypes.JSONB,
+      phoneVerified: DataTypes.BOOLEAN,
+      version: DataTypes.INTEGER,
+      createdAt: DataTypes.DATE,
+      updatedAt: DataTypes.DATE,
+    },
+    { ...common, tableName: 'users', timestamps: false },
+  );
+  PendingChangeRow.init(
+    {
+      id: { type: DataTypes.UUID, primaryKey: true },
+      org: DataTypes.TEXT,
+      userId: DataTypes.UUID,
+      scenario: DataTypes.TEXT,
+      number: DataTypes.TEXT,
+      alsoVerifiedList: DataTypes.BOOLEAN,
+      workflowId: DataTypes.TEXT,
+      requestId: DataTypes.TEXT,
+      expiresAt: DataTypes.DATE,
+      createdAt: DataTypes.DATE,
+    },
+    { ...common, tableName: 'pending_changes', timestamps: false },
+  );
+  AcceptedCodeRow.init(
+    {
+      changeId: { type: DataTypes.UUID, primaryKey: true },
+      org: DataTypes.TEXT,
+      userId: DataTypes.UUID,
+      scenario: DataTypes.TEXT,
+      number: DataTypes.TEXT,
+      codeHash: DataTypes.TEXT,
+      acceptedUntil: DataTypes.DATE,
+      createdAt: DataTypes.DATE,
+    },
+    { ...common, tableName: 'accepted_codes', timestamps: false },
+  );
+  AuditEventRow.init(
+    {
+      id: { type: DataTypes.BIGINT, primaryKey: true, autoIncrement: true },
+      org: DataTypes.TEXT,
+      userId: DataTypes.UUID,
+      scenario: DataTypes.TEXT,
+      event: DataTypes.TEXT,
+      maskedNumber: DataTypes.TEXT,
+      actor: DataTypes.TEXT,
+      changeId: DataTypes.UUID,
+      requestId: DataTypes.TEXT,
+      detail: DataTypes.JSONB,
+      at: DataTypes.DATE,
+    },
+    { ...common, tableName: 'audit_events', timestamps: false },
+  );
+  OrgPolicyRow.init(
+    {
+      org: { type: DataTypes.TEXT, primaryKey: true },
+      overrides: DataTypes.JSONB,
+      updatedAt: DataTypes.DATE,
+    },
+    { ...common, tableName: 'org_policies', timestamps: false },
+  );
+  return { sequelize, close: () => sequelize.close() };
+}
+
+export async function migrate(db: Database): Promise<string[]> {
+  const umzug = new Umzug({
+    migrations: MIGRATIONS.map(({ name, module }) => ({ name, up: module.up, down: module.down })),
+    context: db.sequelize.getQueryInterface(),
+    storage: new SequelizeStorage({ sequelize: db.sequelize, tableName: 'schema_migrations' }),
+    logger: undefined,
+  });
+  // Two processes starting at once (API and worker) must not both migrate.
+  return db.sequelize.transaction(async (tx: Transaction) => {
+    await db.sequelize.query('SELECT pg_advisory_xact_lock(4242001)', { transaction: tx });
+    const done = await umzug.up();
+    return done.map((m) => m.name);
+  });
+}
+
+export interface AuditEntry {
+  org: string;
+  userId: string;
+  scenario?: string | null;
+  changeId?: string | null;
+  requestId?: string | null;
+  event: string;
+  maskedNumber?: string | null;
+  actor?: string | null;
+  detail?: Record<string, unknown> | null;
+}
+
+/** Audit rows hold masked numbers only, never codes. */
+export async function audit(tx: Transaction, entry: AuditEntry): Promise<void> {
+  await AuditEventRow.create(
+    {
+      org: entry.org,
+      userId: entry.userId,
+      scenario: entry.scenario ?? null,
+      event: entry.event,
+      maskedNumber: entry.maskedNumber ?? null,
+      actor: entry.actor ?? null,
+      changeId: entry.changeId ?? null,
+      requestId: entry.requestId ?? null,
+      detail: entry.detail ?? null,
+      at: new Date(),
+    },
+    { transaction: tx },
+  );
+}

@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { BUILT_IN_POLICY, Policy, policySchema } from '../domain/policy';
+
+export const REPO_ROOT = resolve(__dirname, '..');
+
+/** A bad configuration value: entry points print the message and exit 1, no stack trace. */
+export class ConfigError extends Error {}
+
+const envSchema = z.object({
+  NODE_ENV: z.string().optional(),
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  HOST: z.string().default('127.0.0.1'),
+  DATA_DIR: z.string().default(join(REPO_ROOT, '.data')),
+  DATABASE_URL: z.string().url().optional(),
+  TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'host:port').optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('mobile-verification'),
+  AUTH_MODE: z.enum(['dev', 'jwks']).default('dev'),
+  AUTH_DEV_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  AUTH_JWKS_URL: z.string().url().optional(),
+  AUTH_ISSUER: z.string().optional(),
+  AUTH_AUDIENCE: z.string().optional(),
+  CODE_HASH_KEY: z.string().min(32, 'at least 32 characters').optional(),
+  SMS_PROVIDER: z.enum(['outbox', 'aws-sns', 'http']).optional(),
+  SMS_OUTBOX_FILE: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  production: boolean;
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl?: string;
+  temporal: { address?: string; namespace: string; taskQueue: string };
+  auth: { mode: 'dev' | 'jwks'; devSecret: Buffer; jwksUrl?: string; issuer?: string; audience?: string };
+  codeHashKey: Buffer;
+  smsOutboxFile: string;
+  logLevel: string;
+  /** Policy defaults from configuration; each org may override them. */
+  policyDefaults: Policy;
+}
+
+/** `POLICY_CODE_TTL=60` overrides `codeTtl`, and so on for every policy field. */
+function policyFromEnv(env: NodeJS.ProcessEnv, smsProvider: string | undefined): Policy {
+  const merged: Record<string, unknown> = { ...BUILT_IN_POLICY };
+  if (smsProvider) merged.smsProvider = smsProvider;
+  for (const key of Object.keys(BUILT_IN_POLICY)) {
+    const name = `POLICY_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+    const raw = env[name];
+    if (raw === undefined) continue;
+    const kind = typeof (BUILT_IN_POLICY as Record<string, unknown>)[key];
+    merged[key] = kind === 'number' ? Number(raw) : kind === 'boolean' ? raw === 'true' : raw;
+  }
+  const parsed = policySchema.safeParse(merged);
+  if (!parsed.success) {
+    throw new ConfigError(`Bad policy default: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * Secrets that development generates once into the data folder (never into the repo).
+ * Production refuses to start without them.
+ */
+function devSecret(dataDir: string, name: string, production: boolean, given: string | undefined): Buffer {
+  if (given) return Buffer.from(given, 'utf8');
+  if (production) throw new ConfigError(`${name} is required when NODE_ENV=production`);
+  const file = join(dataDir, 'secrets', name.toLowerCase());
+  if (!existsSync(file)) {
+    mkdirSync(join(dataDir, 'secrets'), { recursive: true, mode: 0o700 });
+    writeFileSync(file, randomBytes(32).toString('base64url'), { flag: 'wx', mode: 0o600 });
+  }
+  chmodSync(file, 0o600);
+  return Buffer.from(readFileSync(file, 'utf8').trim(), 'utf8');
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`Bad configuration: ${issues}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  if (production && e.AUTH_MODE === 'dev') {
+    throw new ConfigError('AUTH_MODE=dev is not allowed when NODE_ENV=production');
+  }
+  if (e.AUTH_MODE === 'jwks' && (!e.AUTH_JWKS_URL || !e.AUTH_ISSUER || !e.AUTH_AUDIENCE)) {
+    throw new ConfigError('AUTH_MODE=jwks needs AUTH_JWKS_URL, AUTH_ISSUER and AUTH_AUDIENCE');
+  }
+  const dataDir = resolve(e.DATA_DIR);
+  return {
+    production,
+    port: e.PORT,
+    host: e.HOST,
+    dataDir,
+    databaseUrl: e.DATABASE_URL,
+    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE },
+    auth: {
+      mode: e.AUTH_MODE,
+      devSecret: e.AUTH_MODE === 'dev' ? devSecret(dataDir, 'AUTH_DEV_SECRET', production, e.AUTH_DEV_SECRET) : Buffer.alloc(0),
+      jwksUrl: e.AUTH_JWKS_URL,
+      issuer: e.AUTH_ISSUER,
+      audience: e.AUTH_AUDIENCE,
+    },
+    codeHashKey: devSecret(dataDir, 'CODE_HASH_KEY', production, e.CODE_HASH_KEY),
+    smsOutboxFile: resolve(e.SMS_OUTBOX_FILE ?? join(dataDir, 'sms-outbox.jsonl')),
+    logLevel: e.LOG_LEVEL,
+    policyDefaults: policyFromEnv(env, e.SMS_PROVIDER),
+  };
+}

@@ -1,0 +1,107 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, WorkerOptions } from '@temporalio/worker';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createActivities } from '../activities';
+import { outboxProvider } from '../activities/sms/outbox';
+import type { SmsProvider } from '../activities/sms/provider';
+import { createApp } from '../api/app';
+import { devVerifier } from '../api/auth';
+import { Database, connectDatabase, migrate } from '../db';
+import { createWorker } from '../worker';
+import type { Config } from './config';
+import type { Logger } from './logger';
+
+export interface StackOptions {
+  config: Config;
+  databaseUrl: string;
+  temporalAddress: string;
+  logger: Logger;
+  /** Run the API (default true) and the worker (default true) in this process. */
+  api?: boolean;
+  worker?: boolean;
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  smsProviders?: Partial<Record<string, SmsProvider>>;
+}
+
+export interface Stack {
+  url?: string;
+  db: Database;
+  client: Client;
+  stop(): Promise<void>;
+}
+
+export function defaultSmsProviders(config: Config): Partial<Record<string, SmsProvider>> {
+  return { outbox: outboxProvider(config.smsOutboxFile) };
+}
+
+/**
+ * Connects to Postgres (migrating it) and Temporal, then runs the worker and the API as asked.
+ * `npm start`, `npm run api`, `npm run worker`, the tests and the benchmark all go through here.
+ */
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const { config, logger } = opts;
+  const db = connectDatabase(opts.databaseUrl);
+  const applied = await migrate(db);
+  if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+
+  const connection = await Connection.connect({ address: opts.temporalAddress });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const stops: (() => Promise<void>)[] = [];
+
+  if (opts.worker !== false) {
+    const nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress });
+    const worker = await createWorker({
+      connection: nativeConnection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      workflowBundle: opts.workflowBundle,
+      activities: createActivities({
+        db,
+        codeHashKey: config.codeHashKey,
+        smsProviders: opts.smsProviders ?? defaultSmsProviders(config),
+        logger: logger.child({ part: 'worker' }),
+      }),
+    });
+    const running = worker.run();
+    stops.push(async () => {
+      worker.shutdown();
+      await running;
+      await nativeConnection.close();
+    });
+  }
+
+  let url: string | undefined;
+  if (opts.api !== false) {
+    const app = createApp({
+      config,
+      db,
+      temporal: client,
+      verifier: devVerifier(config.auth.devSecret),
+      logger: logger.child({ part: 'api' }),
+    });
+    const server: Server = await new Promise((resolve) => {
+      const s = app.listen(config.port, config.host, () => resolve(s));
+    });
+    const { port } = server.address() as AddressInfo;
+    url = `http://${config.host}:${port}`;
+    stops.unshift(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+  }
+
+  return {
+    url,
+    db,
+    client,
+    async stop() {
+      for (const stop of stops) await stop();
+      await connection.close();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export { mobileVerification } from './mobileVerification';

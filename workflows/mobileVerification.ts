@@ -1,0 +1,251 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/contract';
+import { PERMANENT_SMS_FAILURE } from '../activities/contract';
+import { cooldownAfterSend } from '../domain/limits';
+import type { VerificationStatus } from '../domain/scenarios';
+import {
+  ResendCodeResult,
+  ValidateCodeResult,
+  VerificationInput,
+  VerificationResult,
+  cancel,
+  resendCode,
+  searchAttributes,
+  state,
+  supersede,
+  validateCode,
+} from './messages';
+
+const { issueCode } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '10 seconds',
+    maximumAttempts: 4,
+    nonRetryableErrorTypes: [PERMANENT_SMS_FAILURE],
+  },
+});
+
+// Commits and clean-ups must happen eventually: Postgres restarts are waited out.
+const { commitClaim, clearPending, recordAudit } = proxyActivities<Activities>({
+  startToCloseTimeout: '15 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+
+type FinalStatus = Exclude<VerificationStatus, 'code_sent' | 'send_failed'>;
+
+interface LiveCode {
+  hash: string;
+  expiresAt: number;
+  wrongTries: number;
+  /** Killed by too many wrong tries: later tries are answered like an expired code. */
+  dead: boolean;
+}
+
+const HASH = /^[0-9a-f]{64}$/;
+
+/**
+ * One pending change of a user's mobile number: send a code, wait for the right one within the
+ * deadlines, then commit the claim. Postgres holds the claims; this workflow holds the code's
+ * hash, the counters and the clock.
+ */
+export async function mobileVerification(input: VerificationInput): Promise<VerificationResult> {
+  const { policy } = input;
+  const ref = { org: input.org, userId: input.userId, scenario: input.scenario, changeId: input.changeId };
+  const startedAt = Date.now();
+  const pendingExpiresAt = startedAt + policy.pendingTtl * 1000;
+
+  let status: VerificationStatus = 'code_sent';
+  let ended: FinalStatus | undefined;
+  let code: LiveCode | undefined;
+  let acceptedHash: string | undefined;
+  let verifiedNumber: string | undefined;
+  let sends = 0;
+  let resends = 0;
+  let wrongTries = 0;
+  let nextResendAt = 0;
+  let busy = false;
+
+  const setStatus = (next: VerificationStatus) => {
+    status = next;
+    upsertSearchAttributes([{ key: searchAttributes.status, value: next }]);
+  };
+  const finish = (final: FinalStatus) => {
+    if (ended) return;
+    ended = final;
+    setStatus(final);
+  };
+  const triesLeft = () =>
+    Math.max(0, Math.min(policy.maxAttemptsPerChange - wrongTries, policy.maxAttemptsPerCode - (code?.wrongTries ?? 0)));
+
+  /** Handlers that run activities take turns, so counters and limits hold exactly. */
+  async function exclusively<T>(work: () => Promise<T>): Promise<T> {
+    await condition(() => !busy);
+    busy = true;
+    try {
+      return await work();
+    } finally {
+      busy = false;
+    }
+  }
+
+  async function sendCode(requestId: string): Promise<{ sent: true } | { sent: false; permanent: boolean }> {
+    try {
+      const issued = await issueCode({ ...ref, requestId, number: input.number, policy });
+      if (!issued.owned) {
+        // The pending row was handed to a newer change, or the request that made it rolled back.
+        finish('superseded');
+        return { sent: false, permanent: true };
+      }
+      const now = Date.now();
+      code = { hash: issued.codeHash, expiresAt: now + policy.codeTtl * 1000, wrongTries: 0, dead: false };
+      sends += 1;
+      nextResendAt = now + cooldownAfterSend(policy.resendCooldown, sends) * 1000;
+      setStatus('code_sent');
+      return { sent: true };
+    } catch (error) {
+      const permanent =
+        error instanceof ActivityFailure &&
+        error.cause instanceof ApplicationFailure &&
+        error.cause.type === PERMANENT_SMS_FAILURE;
+      log.warn('SMS not sent', { ...ref, permanent });
+      code = undefined;
+      setStatus('send_failed');
+      await recordAudit({ ...ref, requestId, event: 'send_failed', maskedNumber: input.maskedNumber, detail: { permanent } });
+      return { sent: false, permanent };
+    }
+  }
+
+  // --- Message handlers --------------------------------------------------------------------
+
+  setHandler(
+    validateCode,
+    (request) =>
+      exclusively(async (): Promise<ValidateCodeResult> => {
+        if (ended) {
+          const retried = ended === 'verified' && request.codeHash === acceptedHash;
+          return retried ? { outcome: 'verified', number: verifiedNumber! } : { outcome: 'ended' };
+        }
+        if (request.changeId !== input.changeId) return { outcome: 'wrong', triesLeft: triesLeft() };
+        if (!code || code.dead || Date.now() > code.expiresAt) return { outcome: 'expired' };
+
+        if (request.codeHash === code.hash) {
+          const committed = await commitClaim({
+            ...ref,
+            requestId: request.requestId,
+            codeHash: code.hash,
+            acceptedUntil: new Date(code.expiresAt).toISOString(),
+          });
+          if (!committed.committed) {
+            finish('superseded');
+            return { outcome: 'ended' };
+          }
+          acceptedHash = code.hash;
+          verifiedNumber = committed.number;
+          finish('verified');
+          return { outcome: 'verified', number: committed.number };
+        }
+
+        code.wrongTries += 1;
+        wrongTries += 1;
+        if (wrongTries >= policy.maxAttemptsPerChange) {
+          await clearPending({ ...ref, requestId: request.requestId, reason: 'failed', maskedNumber: input.maskedNumber });
+          finish('failed');
+          return { outcome: 'locked' };
+        }
+        if (code.wrongTries >= policy.maxAttemptsPerCode) code.dead = true;
+        await recordAudit({
+          ...ref,
+          requestId: request.requestId,
+          event: 'attempt_failed',
+          maskedNumber: input.maskedNumber,
+          detail: { wrongTries, codeWrongTries: code.wrongTries },
+        });
+        return { outcome: 'wrong', triesLeft: triesLeft() };
+      }),
+    {
+      // Malformed input is refused before it reaches history.
+      validator: (request) => {
+        if (typeof request?.changeId !== 'string' || request.changeId.length > 64) throw new Error('bad changeId');
+        if (typeof request.codeHash !== 'string' || !HASH.test(request.codeHash)) throw new Error('bad codeHash');
+      },
+    },
+  );
+
+  setHandler(
+    resendCode,
+    (request) =>
+      exclusively(async (): Promise<ResendCodeResult> => {
+        if (ended || request.changeId !== input.changeId) return { outcome: 'ended' };
+        const now = Date.now();
+        if (resends >= policy.maxResends) {
+          return { outcome: 'limit', retryAfterSeconds: Math.ceil((pendingExpiresAt - now) / 1000) };
+        }
+        if (now < nextResendAt && status !== 'send_failed') {
+          return { outcome: 'cooldown', retryAfterSeconds: Math.ceil((nextResendAt - now) / 1000) };
+        }
+        const result = await sendCode(request.requestId);
+        if (!result.sent) return ended ? { outcome: 'ended' } : { outcome: 'send_failed', permanent: result.permanent };
+        resends += 1;
+        await recordAudit({ ...ref, requestId: request.requestId, event: 'resent', maskedNumber: input.maskedNumber, detail: { resends } });
+        return { outcome: 'sent' };
+      }),
+    {
+      validator: (request) => {
+        if (typeof request?.changeId !== 'string' || request.changeId.length > 64) throw new Error('bad changeId');
+      },
+    },
+  );
+
+  // The API hands the pending row over (or deletes it) and writes the audit row in the same
+  // transaction; the workflow only has to stop.
+  setHandler(supersede, () => finish('superseded'));
+  setHandler(cancel, () => finish('cancelled'));
+
+  setHandler(state, () => ({
+    scenario: input.scenario,
+    status,
+    maskedNumber: input.maskedNumber,
+    codeExpiresAt: code ? new Date(code.expiresAt).toISOString() : undefined,
+    pendingExpiresAt: new Date(pendingExpiresAt).toISOString(),
+    triesLeft: triesLeft(),
+    resendsLeft: Math.max(0, policy.maxResends - resends),
+    cooldownEndsAt: nextResendAt ? new Date(nextResendAt).toISOString() : undefined,
+  }));
+
+  // --- Main ----------------------------------------------------------------------------------
+
+  // 1. Send the first code (unless a newer change already took over).
+  await exclusively(() => sendCode(input.requestId));
+
+  // 2. Wait for the outcome or the end of the pending change's life.
+  const decided = await condition(() => ended !== undefined, Math.max(0, pendingExpiresAt - Date.now()));
+
+  // 3. Expired: clear the pending row (only if still ours), after any running handler.
+  if (!decided) {
+    await exclusively(async () => {
+      if (ended) return;
+      await clearPending({ ...ref, requestId: input.requestId, reason: 'expired', maskedNumber: input.maskedNumber });
+      finish('expired');
+    });
+  }
+
+  await condition(allHandlersFinished);
+  return {
+    status: ended!,
+    startedAt: new Date(startedAt).toISOString(),
+    endedAt: new Date(Date.now()).toISOString(),
+    codesSent: sends,
+    wrongTries,
+  };
+}
