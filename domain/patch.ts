@@ -277,8 +277,8 @@ function applyFiltered(
     // provisioning clients expect; `replace` of nothing is RFC 7644's noTarget.
     const terms = op === 'add' ? equalityTerms(filter, subAttributes) : undefined;
     if (!terms) throw new ScimError(400, 'noTarget', `"${path}" matches no value`);
-    const created = coerceValue(attr, terms, attr.name) as Record<string, unknown>[];
-    const item = created[0]!;
+    // The terms are checked with the value they get below, not alone (a mobile needs its number).
+    const item: Record<string, unknown> = { ...terms };
     container[attr.name] = [...list, item];
     matched.push(item);
   }

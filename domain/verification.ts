@@ -165,6 +165,8 @@ function decidePrimary(
   }
 
   if (sameNumber(wanted, current)) {
+    // The same number written another way is no change: the stored spelling stays.
+    setPrimaryMobile(doc, current);
     // Case 5: the request puts the current value back while a change is pending.
     if (pendingPrimary) decision.cancel.push(PRIMARY_UPDATE);
     // Case 1: nothing to do, unless asked to verify the unverified current number.

@@ -11,6 +11,7 @@ import { Database, connectDatabase, migrate } from '../db';
 import { createWorker } from '../worker';
 import type { Config } from './config';
 import type { Logger } from './logger';
+import { routeTemporalLogs } from './temporal-logs';
 
 export interface StackOptions {
   config: Config;
@@ -41,6 +42,7 @@ export function defaultSmsProviders(config: Config): Partial<Record<string, SmsP
  */
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const { config, logger } = opts;
+  routeTemporalLogs(logger, config.logLevel === 'debug' || config.logLevel === 'trace' ? 'DEBUG' : 'INFO');
   const db = connectDatabase(opts.databaseUrl);
   const applied = await migrate(db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');

@@ -1,7 +1,9 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   allHandlersFinished,
+  isCancellation,
   condition,
   log,
   proxyActivities,
@@ -76,6 +78,12 @@ export async function mobileVerification(input: VerificationInput): Promise<Veri
   let nextResendAt = 0;
   let busy = false;
 
+  // Every activity runs in this scope. When a newer request supersedes or cancels the change,
+  // the scope is cancelled so the workflow closes at once, even while an activity waits for the
+  // very request that ends it (that request holds the user's row lock until it has seen the
+  // workflow close). The activity finishes on its own later and finds the row no longer ours.
+  const io = new CancellationScope();
+
   const setStatus = (next: VerificationStatus) => {
     status = next;
     upsertSearchAttributes([{ key: searchAttributes.status, value: next }]);
@@ -85,15 +93,25 @@ export async function mobileVerification(input: VerificationInput): Promise<Veri
     ended = final;
     setStatus(final);
   };
+  const endFromOutside = (final: 'superseded' | 'cancelled') => {
+    finish(final);
+    io.cancel();
+  };
   const triesLeft = () =>
     Math.max(0, Math.min(policy.maxAttemptsPerChange - wrongTries, policy.maxAttemptsPerCode - (code?.wrongTries ?? 0)));
 
-  /** Handlers that run activities take turns, so counters and limits hold exactly. */
-  async function exclusively<T>(work: () => Promise<T>): Promise<T> {
+  /**
+   * Handlers that run activities take turns, so counters and limits hold exactly. Work cut off
+   * because the change ended from outside answers `ended`.
+   */
+  async function exclusively<T>(work: () => Promise<T>): Promise<T | { outcome: 'ended' }> {
     await condition(() => !busy);
     busy = true;
     try {
       return await work();
+    } catch (error) {
+      if (isCancellation(error) && ended) return { outcome: 'ended' };
+      throw error;
     } finally {
       busy = false;
     }
@@ -101,7 +119,7 @@ export async function mobileVerification(input: VerificationInput): Promise<Veri
 
   async function sendCode(requestId: string): Promise<{ sent: true } | { sent: false; permanent: boolean }> {
     try {
-      const issued = await issueCode({ ...ref, requestId, number: input.number, policy });
+      const issued = await io.run(() => issueCode({ ...ref, requestId, number: input.number, policy }));
       if (!issued.owned) {
         // The pending row was handed to a newer change, or the request that made it rolled back.
         finish('superseded');
@@ -114,6 +132,7 @@ export async function mobileVerification(input: VerificationInput): Promise<Veri
       setStatus('code_sent');
       return { sent: true };
     } catch (error) {
+      if (isCancellation(error)) return { sent: false, permanent: false };
       const permanent =
         error instanceof ActivityFailure &&
         error.cause instanceof ApplicationFailure &&
@@ -121,7 +140,7 @@ export async function mobileVerification(input: VerificationInput): Promise<Veri
       log.warn('SMS not sent', { ...ref, permanent });
       code = undefined;
       setStatus('send_failed');
-      await recordAudit({ ...ref, requestId, event: 'send_failed', maskedNumber: input.maskedNumber, detail: { permanent } });
+      await io.run(() => recordAudit({ ...ref, requestId, event: 'send_failed', maskedNumber: input.maskedNumber, detail: { permanent } }));
       return { sent: false, permanent };
     }
   }
@@ -139,38 +158,43 @@ export async function mobileVerification(input: VerificationInput): Promise<Veri
         if (request.changeId !== input.changeId) return { outcome: 'wrong', triesLeft: triesLeft() };
         if (!code || code.dead || Date.now() > code.expiresAt) return { outcome: 'expired' };
 
-        if (request.codeHash === code.hash) {
-          const committed = await commitClaim({
-            ...ref,
-            requestId: request.requestId,
-            codeHash: code.hash,
-            acceptedUntil: new Date(code.expiresAt).toISOString(),
-          });
+        const live = code;
+        if (request.codeHash === live.hash) {
+          const committed = await io.run(() =>
+            commitClaim({
+              ...ref,
+              requestId: request.requestId,
+              codeHash: live.hash,
+              acceptedUntil: new Date(live.expiresAt).toISOString(),
+            }),
+          );
           if (!committed.committed) {
             finish('superseded');
             return { outcome: 'ended' };
           }
-          acceptedHash = code.hash;
+          acceptedHash = live.hash;
           verifiedNumber = committed.number;
           finish('verified');
           return { outcome: 'verified', number: committed.number };
         }
 
-        code.wrongTries += 1;
+        live.wrongTries += 1;
         wrongTries += 1;
         if (wrongTries >= policy.maxAttemptsPerChange) {
-          await clearPending({ ...ref, requestId: request.requestId, reason: 'failed', maskedNumber: input.maskedNumber });
+          await io.run(() => clearPending({ ...ref, requestId: request.requestId, reason: 'failed', maskedNumber: input.maskedNumber }));
           finish('failed');
           return { outcome: 'locked' };
         }
-        if (code.wrongTries >= policy.maxAttemptsPerCode) code.dead = true;
-        await recordAudit({
-          ...ref,
-          requestId: request.requestId,
-          event: 'attempt_failed',
-          maskedNumber: input.maskedNumber,
-          detail: { wrongTries, codeWrongTries: code.wrongTries },
-        });
+        if (live.wrongTries >= policy.maxAttemptsPerCode) live.dead = true;
+        await io.run(() =>
+          recordAudit({
+            ...ref,
+            requestId: request.requestId,
+            event: 'attempt_failed',
+            maskedNumber: input.maskedNumber,
+            detail: { wrongTries, codeWrongTries: live.wrongTries },
+          }),
+        );
         return { outcome: 'wrong', triesLeft: triesLeft() };
       }),
     {
@@ -197,7 +221,7 @@ export async function mobileVerification(input: VerificationInput): Promise<Veri
         const result = await sendCode(request.requestId);
         if (!result.sent) return ended ? { outcome: 'ended' } : { outcome: 'send_failed', permanent: result.permanent };
         resends += 1;
-        await recordAudit({ ...ref, requestId: request.requestId, event: 'resent', maskedNumber: input.maskedNumber, detail: { resends } });
+        await io.run(() => recordAudit({ ...ref, requestId: request.requestId, event: 'resent', maskedNumber: input.maskedNumber, detail: { resends } }));
         return { outcome: 'sent' };
       }),
     {
@@ -209,8 +233,8 @@ export async function mobileVerification(input: VerificationInput): Promise<Veri
 
   // The API hands the pending row over (or deletes it) and writes the audit row in the same
   // transaction; the workflow only has to stop.
-  setHandler(supersede, () => finish('superseded'));
-  setHandler(cancel, () => finish('cancelled'));
+  setHandler(supersede, () => endFromOutside('superseded'));
+  setHandler(cancel, () => endFromOutside('cancelled'));
 
   setHandler(state, () => ({
     scenario: input.scenario,
@@ -235,7 +259,7 @@ export async function mobileVerification(input: VerificationInput): Promise<Veri
   if (!decided) {
     await exclusively(async () => {
       if (ended) return;
-      await clearPending({ ...ref, requestId: input.requestId, reason: 'expired', maskedNumber: input.maskedNumber });
+      await io.run(() => clearPending({ ...ref, requestId: input.requestId, reason: 'expired', maskedNumber: input.maskedNumber }));
       finish('expired');
     });
   }

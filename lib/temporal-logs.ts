@@ -1,0 +1,20 @@
+import { DefaultLogger, LogLevel, Runtime } from '@temporalio/worker';
+import type { Logger } from './logger';
+
+let installed = false;
+
+/**
+ * Sends the Temporal SDK's own log lines (worker state, workflow `log` calls) through pino, so
+ * that every line of the process is structured JSON. Installs once per process.
+ */
+export function routeTemporalLogs(logger: Logger, level: LogLevel = 'WARN'): void {
+  if (installed) return;
+  installed = true;
+  const target = logger.child({ part: 'temporal' });
+  Runtime.install({
+    logger: new DefaultLogger(level, ({ level: lvl, message, meta }) => {
+      const method = lvl === 'ERROR' ? 'error' : lvl === 'WARN' ? 'warn' : lvl === 'INFO' ? 'info' : 'debug';
+      target[method]({ ...(meta ?? {}) }, message);
+    }),
+  });
+}
