@@ -77,7 +77,7 @@ export function connectDatabase(url: string, opts: { poolMax?: number } = {}): D
   const common = { sequelize, underscored: true };
   UserRow.init(
     {
-      id: { type: DataTypes.UUID, primaryKey: true },
+      id: { type: DataTypes.TEXT, primaryKey: true },
       org: DataTypes.TEXT,
       userName: DataTypes.TEXT,
       userNameLower: DataTypes.TEXT,
@@ -93,7 +93,7 @@ export function connectDatabase(url: string, opts: { poolMax?: number } = {}): D
     {
       id: { type: DataTypes.UUID, primaryKey: true },
       org: DataTypes.TEXT,
-      userId: DataTypes.UUID,
+      userId: DataTypes.TEXT,
       scenario: DataTypes.TEXT,
       number: DataTypes.TEXT,
       alsoVerifiedList: DataTypes.BOOLEAN,
@@ -108,7 +108,7 @@ export function connectDatabase(url: string, opts: { poolMax?: number } = {}): D
     {
       changeId: { type: DataTypes.UUID, primaryKey: true },
       org: DataTypes.TEXT,
-      userId: DataTypes.UUID,
+      userId: DataTypes.TEXT,
       scenario: DataTypes.TEXT,
       number: DataTypes.TEXT,
       codeHash: DataTypes.TEXT,
@@ -121,7 +121,7 @@ export function connectDatabase(url: string, opts: { poolMax?: number } = {}): D
     {
       id: { type: DataTypes.BIGINT, primaryKey: true, autoIncrement: true },
       org: DataTypes.TEXT,
-      userId: DataTypes.UUID,
+      userId: DataTypes.TEXT,
       scenario: DataTypes.TEXT,
       event: DataTypes.TEXT,
       maskedNumber: DataTypes.TEXT,

@@ -50,7 +50,7 @@ export const BUILT_IN_POLICY: Policy = {
 
 /** The effective policy: defaults from configuration, then the org's own overrides. */
 export function effectivePolicy(defaults: Policy, override: PolicyOverride | undefined): Policy {
-  return policySchema.parse({ ...defaults, ...(override ?? {}) });
+  return { ...defaults, ...policyOverrideSchema.parse(override ?? {}) };
 }
 
 /** Text of the SMS; the code appears only here. */

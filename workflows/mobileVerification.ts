@@ -105,7 +105,8 @@ export async function mobileVerification(input: VerificationInput): Promise<Veri
    * because the change ended from outside answers `ended`.
    */
   async function exclusively<T>(work: () => Promise<T>): Promise<T | { outcome: 'ended' }> {
-    await condition(() => !busy);
+    // Every waiter's condition turns true at the same moment; the loop lets only the first in.
+    while (busy) await condition(() => !busy);
     busy = true;
     try {
       return await work();

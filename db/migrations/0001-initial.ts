@@ -2,8 +2,10 @@ import { DataTypes, QueryInterface } from 'sequelize';
 
 /** Users, their pending changes, accepted codes (as keyed hashes), audit rows and org policies. */
 export async function up({ context: q }: { context: QueryInterface }) {
+  // User ids are ours (UUIDs) but arrive from paths and token subjects as any string: TEXT
+  // columns make a foreign id a simple miss (404), never a cast error.
   await q.createTable('users', {
-    id: { type: DataTypes.UUID, primaryKey: true },
+    id: { type: DataTypes.TEXT, primaryKey: true },
     org: { type: DataTypes.TEXT, allowNull: false },
     user_name: { type: DataTypes.TEXT, allowNull: false },
     user_name_lower: { type: DataTypes.TEXT, allowNull: false },
@@ -19,7 +21,7 @@ export async function up({ context: q }: { context: QueryInterface }) {
     id: { type: DataTypes.UUID, primaryKey: true },
     org: { type: DataTypes.TEXT, allowNull: false },
     user_id: {
-      type: DataTypes.UUID,
+      type: DataTypes.TEXT,
       allowNull: false,
       references: { model: 'users', key: 'id' },
       onDelete: 'CASCADE',
@@ -37,7 +39,7 @@ export async function up({ context: q }: { context: QueryInterface }) {
   await q.createTable('accepted_codes', {
     change_id: { type: DataTypes.UUID, primaryKey: true },
     org: { type: DataTypes.TEXT, allowNull: false },
-    user_id: { type: DataTypes.UUID, allowNull: false },
+    user_id: { type: DataTypes.TEXT, allowNull: false },
     scenario: { type: DataTypes.TEXT, allowNull: false },
     number: { type: DataTypes.TEXT, allowNull: false },
     code_hash: { type: DataTypes.TEXT, allowNull: false },
@@ -49,7 +51,7 @@ export async function up({ context: q }: { context: QueryInterface }) {
   await q.createTable('audit_events', {
     id: { type: DataTypes.BIGINT, primaryKey: true, autoIncrement: true },
     org: { type: DataTypes.TEXT, allowNull: false },
-    user_id: { type: DataTypes.UUID, allowNull: false },
+    user_id: { type: DataTypes.TEXT, allowNull: false },
     scenario: { type: DataTypes.TEXT },
     event: { type: DataTypes.TEXT, allowNull: false },
     masked_number: { type: DataTypes.TEXT },
