@@ -55,7 +55,7 @@ export function errorsAndLogs(logger: Logger) {
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) {
-        respond(ctx, 404, 'NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`, 'UAR-10404');
+        respond(ctx, 404, undefined, `No route for ${ctx.method} ${ctx.path}`, 'UAR-10404');
       }
     } catch (error) {
       failure = error;
