@@ -1,0 +1,3 @@
+import { runPart } from '../lib/main';
+
+runPart('api');
