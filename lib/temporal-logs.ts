@@ -16,5 +16,7 @@ export function routeTemporalLogs(logger: Logger, level: LogLevel = 'WARN'): voi
       const method = lvl === 'ERROR' ? 'error' : lvl === 'WARN' ? 'warn' : lvl === 'INFO' ? 'info' : 'debug';
       target[method]({ ...(meta ?? {}) }, message);
     }),
+    // The SDK core's own (Rust) lines come through the same logger instead of raw stderr.
+    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
   });
 }

@@ -45,8 +45,8 @@ export interface Harness {
   /** Every log line the API and worker wrote, as JSON text. */
   logs: string[];
   outbox(): SmsLine[];
-  /** The code in the latest SMS to `to`. */
-  codeFor(to: string): string;
+  /** The code in the latest SMS to `to` (for `userId` only, when given). */
+  codeFor(to: string, userId?: string): string;
   token(org: string, sub: string, scope: string): Promise<string>;
   call(method: string, path: string, opts?: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<Reply>;
   stop(): Promise<void>;
@@ -89,8 +89,8 @@ export async function startHarness(opts: { policy?: Partial<Policy>; smsProvider
     client: stack.client,
     logs,
     outbox,
-    codeFor(to) {
-      const sms = outbox().filter((m) => m.to === to).at(-1);
+    codeFor(to, userId) {
+      const sms = outbox().filter((m) => m.to === to && (userId === undefined || m.userId === userId)).at(-1);
       const code = sms?.body.match(/code is ([0-9A-Z]+)/)?.[1];
       if (!code) throw new Error(`no SMS to ${to} yet`);
       return code;
