@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { Client } from '@temporalio/client';
 import Koa from 'koa';
-import { Database } from '../db';
+import { AuditEventRow, Database } from '../db';
 import { AuthError, ScimError } from '../domain/errors';
 import { applyPatch } from '../domain/patch';
 import { policyOverrideSchema } from '../domain/policy';
@@ -60,6 +60,7 @@ const ROUTES: RouteDef[] = [
   { method: 'post', path: '/api/identity/user/v1.0/me/resend-code', scope: 'internal_login', handler: resendCode },
   { method: 'get', path: '/api/server/v1/mobile-verification/policy', scope: 'internal_governance_view', handler: getPolicy },
   { method: 'patch', path: '/api/server/v1/mobile-verification/policy', scope: 'internal_governance_update', handler: patchPolicy },
+  { method: 'get', path: '/api/server/v1/mobile-verification/audit/:userId', scope: 'internal_governance_view', handler: getAudit },
   { method: 'get', path: '/health', handler: health },
 ];
 
@@ -184,6 +185,28 @@ async function patchPolicy(ctx: AppContext, { policies }: Services) {
     throw new ScimError(400, 'invalidValue', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
   }
   ctx.body = await policies.patch(ctx.state.org, parsed.data);
+}
+
+/** A user's audit trail, oldest first: masked numbers, never codes. */
+async function getAudit(ctx: AppContext) {
+  const rows = await AuditEventRow.findAll({
+    where: { org: ctx.state.org, userId: ctx.params.userId },
+    order: [['id', 'ASC']],
+    limit: 1000,
+  });
+  ctx.body = {
+    userId: ctx.params.userId,
+    events: rows.map((r) => ({
+      at: r.at.toISOString(),
+      event: r.event,
+      scenario: r.scenario ?? undefined,
+      maskedNumber: r.maskedNumber ?? undefined,
+      actor: r.actor ?? undefined,
+      changeId: r.changeId ?? undefined,
+      requestId: r.requestId ?? undefined,
+      detail: r.detail ?? undefined,
+    })),
+  };
 }
 
 // --- Operations --------------------------------------------------------------------------------
