@@ -120,6 +120,51 @@ describe('scenario 2: the verified list', () => {
   });
 });
 
+describe('scenario 2: repeats, supersede and policy', () => {
+  it('the number already pending for the list: nothing changes, no new SMS', async () => {
+    const u = await bob();
+    await u.me('PATCH', setVerified('0111111111,0123456789'));
+    await eventually(() => h.codeFor('0123456789', u.id));
+    const again = await u.me('PATCH', setVerified('0111111111,0123456789'));
+    expect(again.body[ENTERPRISE_USER]).toEqual({ pendingMobileNumber: '0123456789' });
+    expect(h.outbox().filter((m) => m.userId === u.id)).toHaveLength(1);
+  });
+
+  it('a new number while another is pending for the list supersedes it', async () => {
+    const u = await bob();
+    await u.me('PATCH', setVerified('0111111111,0123456789'));
+    const first = await eventually(() => h.codeFor('0123456789', u.id));
+    const handle = h.client.workflow.getHandle(verificationWorkflowId(u.org, u.id, LIST));
+    const firstRun = (await handle.describe()).runId;
+    const r = await u.me('PATCH', setVerified('0111111111,0155555555'));
+    expect(r.body[ENTERPRISE_USER]).toEqual({ pendingMobileNumber: '0155555555' });
+    expect((await h.client.workflow.getHandle(handle.workflowId, firstRun).result()).status).toBe('superseded');
+    const second = await eventually(() => h.codeFor('0155555555', u.id));
+    if (second !== first) expect((await u.code('validate-code', { code: first, properties: [] })).body.code).toBe('18001');
+    expect((await u.code('validate-code', { code: second, properties: [] })).status).toBe(200);
+    expect((await u.me('GET')).body[WSO2_USER].verifiedMobileNumbers).toBe('0111111111,0155555555');
+  });
+
+  it('an org that keeps a single number refuses the lists with invalidValue', async () => {
+    const u = await bob();
+    const policy = await h.call('PATCH', `/t/${u.org}/api/server/v1/mobile-verification/policy`, { token: u.admin, body: { multipleNumbers: false } });
+    expect(policy.status).toBe(200);
+    const r = await u.me('PATCH', setVerified('0111111111,0123456789'));
+    expect(r.status).toBe(400);
+    expect(r.body.scimType).toBe('invalidValue');
+    expect(h.outbox().filter((m) => m.userId === u.id)).toHaveLength(0);
+  });
+
+  it('a verification keeps the policy it started with', async () => {
+    const u = await bob();
+    await u.me('PATCH', setVerified('0111111111,0123456789'));
+    expect(await eventually(() => h.codeFor('0123456789', u.id))).toMatch(/^[0-9]{6}$/);
+    await h.call('PATCH', `/t/${u.org}/api/server/v1/mobile-verification/policy`, { token: u.admin, body: { codeLength: 9 } });
+    expect((await u.code('resend-code', { properties: [] })).status).toBe(201);
+    expect(h.codeFor('0123456789', u.id)).toMatch(/^[0-9]{6}$/);
+  });
+});
+
 describe('both scenarios pending at once', () => {
   it('shows the primary as pendingMobileNumber and lists both; each completes on its own', async () => {
     const u = await bob();
