@@ -13,6 +13,8 @@ import { TokenVerifier, bearerToken } from './auth';
 import { Codes } from './codes';
 import { AppContext, errorsAndLogs, readJson } from './http';
 import { PolicyStore } from './policies';
+import { MAX_RESULTS, listResponse, schemaDoc, schemaDocs, serviceProviderConfig, userResourceType } from './discovery';
+import { matchesUser, parseListFilter, project } from './query';
 import { etagOf, locationOf, toScim } from './representation';
 import { Verifications } from './temporal';
 import { StoredUser, Users } from './users';
@@ -35,7 +37,7 @@ interface Services {
 type Handler = (ctx: AppContext, services: Services) => Promise<void>;
 
 interface RouteDef {
-  method: 'get' | 'post' | 'put' | 'patch';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   path: string;
   /** The scope a token needs; undefined for open routes (health, discovery). */
   scope?: string;
@@ -50,9 +52,16 @@ const ORG_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
  */
 const ROUTES: RouteDef[] = [
   { method: 'post', path: '/scim2/Users', scope: 'internal_user_mgt_create', handler: createUser },
+  { method: 'get', path: '/scim2/Users', scope: 'internal_user_mgt_list', handler: listUsers },
   { method: 'get', path: '/scim2/Users/:id', scope: 'internal_user_mgt_view', handler: (ctx, s) => getUser(ctx, s, ctx.params.id) },
+  { method: 'delete', path: '/scim2/Users/:id', scope: 'internal_user_mgt_delete', handler: deleteUser },
   { method: 'put', path: '/scim2/Users/:id', scope: 'internal_user_mgt_update', handler: (ctx, s) => putUser(ctx, s, ctx.params.id, 'admin') },
   { method: 'patch', path: '/scim2/Users/:id', scope: 'internal_user_mgt_update', handler: (ctx, s) => patchUser(ctx, s, ctx.params.id, 'admin') },
+  { method: 'get', path: '/scim2/ServiceProviderConfig', handler: async (ctx) => sendScim(ctx, serviceProviderConfig(baseOf(ctx))) },
+  { method: 'get', path: '/scim2/ResourceTypes', handler: async (ctx) => sendScim(ctx, listResponse([userResourceType(baseOf(ctx))], 1)) },
+  { method: 'get', path: '/scim2/ResourceTypes/User', handler: async (ctx) => sendScim(ctx, userResourceType(baseOf(ctx))) },
+  { method: 'get', path: '/scim2/Schemas', handler: async (ctx) => sendScim(ctx, listResponse(schemaDocs(baseOf(ctx)), 3)) },
+  { method: 'get', path: '/scim2/Schemas/:id', handler: async (ctx) => sendScim(ctx, schemaDoc(baseOf(ctx), ctx.params.id!)) },
   { method: 'get', path: '/scim2/Me', scope: 'internal_login', handler: (ctx, s) => getUser(ctx, s, ctx.state.auth!.sub) },
   { method: 'put', path: '/scim2/Me', scope: 'internal_login', handler: (ctx, s) => putUser(ctx, s, ctx.state.auth!.sub, 'self') },
   { method: 'patch', path: '/scim2/Me', scope: 'internal_login', handler: (ctx, s) => patchUser(ctx, s, ctx.state.auth!.sub, 'self') },
@@ -103,13 +112,57 @@ async function authorize(ctx: AppContext, verifier: TokenVerifier, scope: string
 
 // --- SCIM --------------------------------------------------------------------------------------
 
-function sendUser(ctx: AppContext, stored: StoredUser, status = 200) {
-  const location = locationOf(`${ctx.protocol}://${ctx.host}`, ctx.state.org, stored.user.id);
+const originOf = (ctx: AppContext) => `${ctx.protocol}://${ctx.host}`;
+/** The URL prefix of the request's org: the root for the default org, else /t/{org}. */
+const baseOf = (ctx: AppContext) =>
+  ctx.state.org === DEFAULT_ORG ? originOf(ctx) : `${originOf(ctx)}/t/${encodeURIComponent(ctx.state.org)}`;
+
+function sendScim(ctx: AppContext, body: unknown, status = 200) {
   ctx.status = status;
   ctx.type = 'application/scim+json';
+  ctx.body = body;
+}
+
+function representation(ctx: AppContext, stored: StoredUser) {
+  return toScim(stored.user, stored.pending, locationOf(originOf(ctx), ctx.state.org, stored.user.id));
+}
+
+function sendUser(ctx: AppContext, stored: StoredUser, status = 200) {
+  const body = representation(ctx, stored);
   ctx.set('ETag', etagOf(stored.user));
-  if (status === 201) ctx.set('Location', location);
-  ctx.body = toScim(stored.user, stored.pending, location);
+  if (status === 201) ctx.set('Location', (body.meta as { location: string }).location);
+  sendScim(ctx, project(body, queryParam(ctx, 'attributes'), queryParam(ctx, 'excludedAttributes')), status);
+}
+
+function queryParam(ctx: AppContext, name: string): string | undefined {
+  const value = ctx.query[name];
+  if (Array.isArray(value)) throw new ScimError(400, 'invalidValue', `${name} given more than once`);
+  return value;
+}
+
+function intParam(ctx: AppContext, name: string, fallback: number): number {
+  const raw = queryParam(ctx, name);
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^-?[0-9]{1,9}$/.test(raw)) throw new ScimError(400, 'invalidValue', `${name} must be an integer`);
+  return Number(raw);
+}
+
+/** GET /Users: filter, then page (RFC 7644 §3.4.2). */
+async function listUsers(ctx: AppContext, { users }: Services) {
+  const filter = parseListFilter(queryParam(ctx, 'filter'));
+  const startIndex = Math.max(1, intParam(ctx, 'startIndex', 1));
+  const count = Math.min(MAX_RESULTS, Math.max(0, intParam(ctx, 'count', MAX_RESULTS)));
+  const all = (await users.all(ctx.state.org)).map((stored) => representation(ctx, stored));
+  const matched = filter ? all.filter((u) => matchesUser(filter, u)) : all;
+  const page = matched.slice(startIndex - 1, startIndex - 1 + count);
+  const attributes = queryParam(ctx, 'attributes');
+  const excluded = queryParam(ctx, 'excludedAttributes');
+  sendScim(ctx, listResponse(page.map((u) => project(u, attributes, excluded)), matched.length, startIndex));
+}
+
+async function deleteUser(ctx: AppContext, { users }: Services) {
+  await users.remove(ctx.state.org, ctx.params.id!, ctx.state.auth!.sub, ctx.state.traceId);
+  ctx.status = 204;
 }
 
 async function createUser(ctx: AppContext, { users }: Services) {

@@ -58,6 +58,30 @@ export class Users {
     });
   }
 
+  /** Every user of the org with their pending changes, oldest first. */
+  async all(org: string): Promise<StoredUser[]> {
+    const [users, pending] = await Promise.all([
+      UserRow.findAll({ where: { org }, order: [['createdAt', 'ASC'], ['id', 'ASC']] }),
+      PendingChangeRow.findAll({ where: { org, expiresAt: { [Op.gt]: new Date() } }, order: [['scenario', 'ASC']] }),
+    ]);
+    return users.map((user) => ({ user, pending: pending.filter((p) => p.userId === user.id) }));
+  }
+
+  /** DELETE: the user, their pending changes (cascade) and their running verifications. */
+  async remove(org: string, userId: string, actor: string, requestId: string): Promise<void> {
+    await this.db.sequelize.transaction(async (tx) => {
+      const user = await UserRow.findOne({ where: { id: userId, org }, lock: tx.LOCK.UPDATE, transaction: tx });
+      if (!user) throw notFound(userId);
+      const pending = await PendingChangeRow.findAll({ where: { org, userId }, transaction: tx });
+      await user.destroy({ transaction: tx });
+      for (const row of pending) {
+        await audit(tx, { org, userId, scenario: row.scenario, changeId: row.id, requestId, event: 'cancelled', maskedNumber: maskNumber(row.number), actor });
+      }
+      await audit(tx, { org, userId, event: 'deleted', actor, requestId });
+      for (const row of pending) await this.verifications.end(org, userId, row.scenario as Scenario, 'cancel', { requestId });
+    });
+  }
+
   /**
    * POST /Users: provisioning is trusted, numbers are stored as given, and numbers in
    * `verifiedMobileNumbers` are recorded as verified.

@@ -1,0 +1,183 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verificationWorkflowId } from '../../domain/scenarios';
+import { ENTERPRISE_USER, LIST_RESPONSE, PATCH_OP, WSO2_USER } from '../../domain/schema';
+import { ADMIN_SCOPES, Harness, eventually, freshOrg, startHarness } from '../support/harness';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+async function orgWithAdmin() {
+  const org = freshOrg('scim');
+  const admin = await h.token(org, 'admin', ADMIN_SCOPES);
+  const call = (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+    h.call(method, `/t/${org}/scim2${path}`, { token: admin, body, headers });
+  const create = async (userName: string, extra: Record<string, unknown> = {}) => {
+    const r = await call('POST', '/Users', { userName, phoneNumbers: [{ type: 'mobile', value: '0111111111' }], ...extra });
+    expect(r.status).toBe(201);
+    return r.body as Record<string, any>;
+  };
+  return { org, admin, call, create };
+}
+
+const patchOf = (...Operations: unknown[]) => ({ schemas: [PATCH_OP], Operations });
+
+describe('dialects real clients send', () => {
+  it('"op": "Replace" and "op": "Add", capitalised', async () => {
+    const o = await orgWithAdmin();
+    const u = await o.create('alice');
+    const r = await o.call('PATCH', `/Users/${u.id}`, patchOf({ op: 'Replace', path: 'displayName', value: 'Alice' }, { op: 'Add', path: 'title', value: 'Engineer' }));
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ displayName: 'Alice', title: 'Engineer' });
+  });
+
+  it('add with path urn:scim:wso2:schema:verifiedMobileNumbers starts a verification', async () => {
+    const o = await orgWithAdmin();
+    const u = await o.create('alice');
+    const r = await o.call('PATCH', `/Users/${u.id}`, patchOf({ op: 'add', path: `${WSO2_USER}:verifiedMobileNumbers`, value: '0123456789' }));
+    expect(r.status).toBe(200);
+    expect(r.body[ENTERPRISE_USER]).toEqual({ pendingMobileNumber: '0123456789' });
+  });
+
+  it('a PUT carrying id, meta, groups and pendingMobileNumber: ignored, not rejected', async () => {
+    const o = await orgWithAdmin();
+    const u = await o.create('alice');
+    const r = await o.call('PUT', `/Users/${u.id}`, {
+      ...u,
+      id: 'someone-else',
+      meta: { version: 'W/"77"' },
+      groups: [{ value: 'admins' }],
+      displayName: 'Alice',
+      [ENTERPRISE_USER]: { pendingMobileNumber: '0199999999' },
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.id).toBe(u.id);
+    expect(r.body.groups).toBeUndefined();
+    expect(r.body[ENTERPRISE_USER]).toBeUndefined();
+    expect(r.body.displayName).toBe('Alice');
+  });
+
+  it('"active": "False" as a string', async () => {
+    const o = await orgWithAdmin();
+    const u = await o.create('alice', { active: true });
+    const r = await o.call('PATCH', `/Users/${u.id}`, patchOf({ op: 'replace', value: { active: 'False' } }));
+    expect(r.body.active).toBe(false);
+  });
+
+  it('a value object with a dotted key', async () => {
+    const o = await orgWithAdmin();
+    const u = await o.create('alice', { name: { givenName: 'Alice', familyName: 'Liddell' } });
+    const r = await o.call('PATCH', `/Users/${u.id}`, patchOf({ op: 'replace', value: { 'name.givenName': 'Robert' } }));
+    expect(r.body.name).toEqual({ givenName: 'Robert', familyName: 'Liddell' });
+  });
+
+  it('a full PUT that repeats the current user changes nothing and sends no SMS', async () => {
+    const o = await orgWithAdmin();
+    const u = await o.create('alice', { [WSO2_USER]: { mobileNumbers: '0111111111', verifiedMobileNumbers: '0111111111' } });
+    const r = await o.call('PUT', `/Users/${u.id}`, u);
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual(u);
+    expect(h.outbox().filter((m) => m.userId === u.id)).toHaveLength(0);
+  });
+});
+
+describe('GET /Users', () => {
+  it('filters with spaces in the value, and pages', async () => {
+    const o = await orgWithAdmin();
+    await o.create('bob smith');
+    await o.create('bob jones', { emails: [{ value: 'bj@example.com', type: 'work' }] });
+    await o.create('carol', { phoneNumbers: [{ type: 'mobile', value: '0199999999' }] });
+
+    const bySpace = await o.call('GET', `/Users?filter=${encodeURIComponent('userName eq "bob smith"')}`);
+    expect(bySpace.status).toBe(200);
+    expect(bySpace.body.schemas).toEqual([LIST_RESPONSE]);
+    expect(bySpace.body.Resources.map((u: { userName: string }) => u.userName)).toEqual(['bob smith']);
+
+    const q = async (filter: string) =>
+      (await o.call('GET', `/Users?filter=${encodeURIComponent(filter)}`)).body.Resources.map((u: { userName: string }) => u.userName);
+    expect(await q('userName sw "BOB"')).toEqual(['bob smith', 'bob jones']);
+    expect(await q('emails[type eq "work" and value co "bj@"]')).toEqual(['bob jones']);
+    expect(await q('phoneNumbers.value eq "0199999999"')).toEqual(['carol']);
+    expect(await q('emails pr')).toEqual(['bob jones']);
+    expect(await q('userName eq "carol" or userName eq "bob smith"')).toEqual(['bob smith', 'carol']);
+    expect(await q('meta.lastModified gt "2000-01-01T00:00:00Z"')).toHaveLength(3);
+
+    const page = await o.call('GET', '/Users?startIndex=2&count=1');
+    expect(page.body).toMatchObject({ totalResults: 3, startIndex: 2, itemsPerPage: 1 });
+    expect(page.body.Resources[0].userName).toBe('bob jones');
+    const none = await o.call('GET', '/Users?count=0');
+    expect(none.body).toMatchObject({ totalResults: 3, itemsPerPage: 0, Resources: [] });
+  });
+
+  it('attributes and excludedAttributes', async () => {
+    const o = await orgWithAdmin();
+    const u = await o.create('dora', { name: { givenName: 'Dora', familyName: 'Explorer' } });
+    const only = await o.call('GET', `/Users/${u.id}?attributes=name.givenName`);
+    expect(Object.keys(only.body).sort()).toEqual(['id', 'meta', 'name', 'schemas']);
+    expect(only.body.name).toEqual({ givenName: 'Dora' });
+    const without = await o.call('GET', `/Users?excludedAttributes=phoneNumbers,${WSO2_USER}`);
+    expect(without.body.Resources[0].phoneNumbers).toBeUndefined();
+    expect(without.body.Resources[0][WSO2_USER]).toBeUndefined();
+    expect(without.body.Resources[0].userName).toBe('dora');
+  });
+
+  it('a filter that does not parse is 400 invalidFilter', async () => {
+    const o = await orgWithAdmin();
+    const r = await o.call('GET', `/Users?filter=${encodeURIComponent('userName eq')}`);
+    expect(r.status).toBe(400);
+    expect(r.body.scimType).toBe('invalidFilter');
+  });
+
+  it('never shows another org\'s users', async () => {
+    const a = await orgWithAdmin();
+    const b = await orgWithAdmin();
+    await a.create('only-in-a');
+    expect((await b.call('GET', '/Users')).body.totalResults).toBe(0);
+  });
+});
+
+describe('DELETE, ETags and discovery', () => {
+  it('DELETE removes the user and ends its running verification', async () => {
+    const o = await orgWithAdmin();
+    const u = await o.create('erin');
+    await o.call('PATCH', `/Users/${u.id}`, patchOf({ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '0123456780' }));
+    await eventually(() => h.codeFor('0123456780', u.id));
+    expect((await o.call('DELETE', `/Users/${u.id}`)).status).toBe(204);
+    expect((await o.call('GET', `/Users/${u.id}`)).status).toBe(404);
+    expect((await o.call('DELETE', `/Users/${u.id}`)).status).toBe(404);
+    const handle = h.client.workflow.getHandle(verificationWorkflowId(o.org, u.id, 'MOBILE_VERIFICATION_ON_UPDATE'));
+    expect((await handle.result()).status).toBe('cancelled');
+  });
+
+  it('If-Match with the current version applies; a stale one is 412', async () => {
+    const o = await orgWithAdmin();
+    const u = await o.create('fay');
+    expect(u.meta.version).toBe('W/"1"');
+    const ok = await o.call('PATCH', `/Users/${u.id}`, patchOf({ op: 'replace', path: 'displayName', value: 'Fay' }), { 'If-Match': 'W/"1"' });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('etag')).toBe('W/"2"');
+    const stale = await o.call('PATCH', `/Users/${u.id}`, patchOf({ op: 'replace', path: 'displayName', value: 'F' }), { 'If-Match': 'W/"1"' });
+    expect(stale.status).toBe(412);
+  });
+
+  it('discovery describes the two extensions and the readOnly attributes', async () => {
+    const spc = await h.call('GET', '/scim2/ServiceProviderConfig');
+    expect(spc.status).toBe(200);
+    expect(spc.body).toMatchObject({ patch: { supported: true }, filter: { supported: true }, etag: { supported: true }, bulk: { supported: false }, sort: { supported: false } });
+    const types = await h.call('GET', '/scim2/ResourceTypes');
+    expect(types.body.Resources[0].schemaExtensions.map((e: { schema: string }) => e.schema)).toEqual([ENTERPRISE_USER, WSO2_USER]);
+    const schemas = await h.call('GET', '/scim2/Schemas');
+    expect(schemas.body.totalResults).toBe(3);
+    const wso2 = await h.call('GET', `/scim2/Schemas/${WSO2_USER}`);
+    const attr = (name: string) => wso2.body.attributes.find((a: { name: string }) => a.name === name);
+    expect(attr('phoneVerified').mutability).toBe('readOnly');
+    expect(attr('verifyMobile').mutability).toBe('writeOnly');
+    const enterprise = await h.call('GET', `/scim2/Schemas/${ENTERPRISE_USER}`);
+    expect(enterprise.body.attributes.find((a: { name: string }) => a.name === 'pendingMobileNumber').mutability).toBe('readOnly');
+    expect((await h.call('GET', '/scim2/Schemas/urn:nope')).status).toBe(404);
+  });
+});
