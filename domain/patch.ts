@@ -142,7 +142,8 @@ function applyOperation(doc: UserDoc, operation: unknown, index: number, touched
  */
 function applyValueObject(doc: UserDoc, op: OpName, value: Record<string, unknown>, schema: SchemaDef, touched: Set<string>) {
   for (const [key, item] of Object.entries(value)) {
-    if (schema === CORE_USER_SCHEMA && ['id', 'meta', 'schemas'].includes(key)) continue;
+    // Clients echo the server's own attributes back, also inside extension objects.
+    if (key === 'schemas' || (schema === CORE_USER_SCHEMA && (key === 'id' || key === 'meta'))) continue;
     const path = /^urn:/i.test(key) ? key : schema === CORE_USER_SCHEMA ? key : `${schema.id}:${key}`;
     const parsed = parsePath(path);
     if (!parsed.attr) {

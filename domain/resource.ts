@@ -128,6 +128,7 @@ export function readResource(body: unknown): UserDoc {
       if (value === null) continue;
       if (!isObject(value)) throw invalidValue(`${extension.id} must be an object`);
       for (const [subKey, subValue] of Object.entries(value)) {
+        if (subKey === 'schemas') continue;
         writeTopLevel(doc, extension, subKey, subValue);
       }
       continue;

