@@ -18,6 +18,8 @@ const envSchema = z.object({
   TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'host:port').optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('mobile-verification'),
+  TEMPORAL_DEV_PORT: z.coerce.number().int().min(0).max(65_535).default(7233),
+  TEMPORAL_UI_PORT: z.coerce.number().int().min(0).max(65_535).default(8233),
   AUTH_MODE: z.enum(['dev', 'jwks']).default('dev'),
   AUTH_DEV_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   AUTH_JWKS_URL: z.string().url().optional(),
@@ -35,7 +37,8 @@ export interface Config {
   host: string;
   dataDir: string;
   databaseUrl?: string;
-  temporal: { address?: string; namespace: string; taskQueue: string };
+  /** `devPort`/`uiPort`: where `npm start` runs the dev server when no address is given. */
+  temporal: { address?: string; namespace: string; taskQueue: string; devPort: number; uiPort: number };
   auth: { mode: 'dev' | 'jwks'; devSecret: Buffer; jwksUrl?: string; issuer?: string; audience?: string };
   codeHashKey: Buffer;
   smsOutboxFile: string;
@@ -99,7 +102,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     dataDir,
     databaseUrl: e.DATABASE_URL,
-    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE },
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      devPort: e.TEMPORAL_DEV_PORT,
+      uiPort: e.TEMPORAL_UI_PORT,
+    },
     auth: {
       mode: e.AUTH_MODE,
       devSecret: e.AUTH_MODE === 'dev' ? devSecret(dataDir, 'AUTH_DEV_SECRET', production, e.AUTH_DEV_SECRET) : Buffer.alloc(0),

@@ -67,7 +67,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     });
     const running = worker.run();
     stops.push(async () => {
-      worker.shutdown();
+      // On SIGINT/SIGTERM the SDK has already begun shutting the worker down by itself.
+      if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
       await nativeConnection.close();
     });

@@ -23,8 +23,8 @@ async function main() {
     address: config.temporal.address,
     namespace: config.temporal.namespace,
     dbFile: join(config.dataDir, 'temporal.db'),
-    port: 7233,
-    uiPort: 8233,
+    port: config.temporal.devPort,
+    uiPort: config.temporal.uiPort,
   });
   const stack = await startStack({ config, databaseUrl: postgres.url, temporalAddress: temporal.address, logger });
 
