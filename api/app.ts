@@ -11,6 +11,8 @@ import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { TokenVerifier, bearerToken } from './auth';
 import { Codes } from './codes';
+import { runCodec } from './codec';
+import { EncryptionCodec } from '../lib/codec';
 import { AppContext, errorsAndLogs, readJson } from './http';
 import { PolicyStore } from './policies';
 import { MAX_RESULTS, listResponse, schemaDoc, schemaDocs, serviceProviderConfig, userResourceType } from './discovery';
@@ -20,7 +22,7 @@ import { Verifications } from './temporal';
 import { StoredUser, Users } from './users';
 
 export interface AppDeps {
-  config: Pick<Config, 'codeHashKey' | 'policyDefaults' | 'temporal'>;
+  config: Pick<Config, 'codeHashKey' | 'policyDefaults' | 'temporal' | 'auth' | 'payloadKeys' | 'codecCorsOrigins'>;
   db: Database;
   temporal: Client;
   verifier: TokenVerifier;
@@ -41,6 +43,8 @@ interface RouteDef {
   path: string;
   /** The scope a token needs; undefined for open routes (health, discovery). */
   scope?: string;
+  /** No token needed in development (the Web UI of the dev server sends none). */
+  openInDev?: boolean;
   handler: Handler;
 }
 
@@ -70,6 +74,8 @@ const ROUTES: RouteDef[] = [
   { method: 'get', path: '/api/server/v1/mobile-verification/policy', scope: 'internal_governance_view', handler: getPolicy },
   { method: 'patch', path: '/api/server/v1/mobile-verification/policy', scope: 'internal_governance_update', handler: patchPolicy },
   { method: 'get', path: '/api/server/v1/mobile-verification/audit/:userId', scope: 'internal_governance_view', handler: getAudit },
+  { method: 'post', path: '/codec/decode', scope: 'internal_codec_decode', openInDev: true, handler: (ctx, s) => codec(ctx, s, 'decode') },
+  { method: 'post', path: '/codec/encode', scope: 'internal_codec_decode', openInDev: true, handler: (ctx, s) => codec(ctx, s, 'encode') },
   { method: 'get', path: '/health', handler: health },
 ];
 
@@ -85,6 +91,7 @@ export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
   app.proxy = false;
   app.use(errorsAndLogs(deps.logger));
+  app.use(codecCors(deps.config.codecCorsOrigins));
 
   const router = new Router();
   for (const route of ROUTES) {
@@ -93,7 +100,7 @@ export function createApp(deps: AppDeps): Koa {
         const c = ctx as unknown as AppContext;
         c.state.org = ctx.params.org ?? DEFAULT_ORG;
         if (!ORG_NAME.test(c.state.org)) throw new ScimError(404, undefined, 'Unknown organization');
-        if (route.scope) await authorize(c, deps.verifier, route.scope);
+        if (route.scope && !(route.openInDev && deps.config.auth.mode === 'dev')) await authorize(c, deps.verifier, route.scope);
         await route.handler(c, services);
       });
     }
@@ -259,6 +266,31 @@ async function getAudit(ctx: AppContext) {
       requestId: r.requestId ?? undefined,
       detail: r.detail ?? undefined,
     })),
+  };
+}
+
+// --- Codec server for the Temporal Web UI -------------------------------------------------------
+
+async function codec(ctx: AppContext, { deps }: Services, direction: 'encode' | 'decode') {
+  const body = await readJson(ctx);
+  ctx.body = await runCodec(new EncryptionCodec(deps.config.payloadKeys), direction, body);
+}
+
+/** The Web UI calls the codec from the browser: answer its preflight for the allowed origins. */
+function codecCors(origins: string[]) {
+  return async (ctx: AppContext, next: () => Promise<unknown>) => {
+    const origin = ctx.get('Origin');
+    if (!ctx.path.startsWith('/codec/') || !origins.includes(origin)) return next();
+    ctx.set('Access-Control-Allow-Origin', origin);
+    ctx.set('Vary', 'Origin');
+    ctx.set('Access-Control-Allow-Credentials', 'true');
+    if (ctx.method === 'OPTIONS') {
+      ctx.set('Access-Control-Allow-Methods', 'POST');
+      ctx.set('Access-Control-Allow-Headers', 'Authorization, Content-Type, X-Namespace');
+      ctx.status = 204;
+      return;
+    }
+    return next();
   };
 }
 

@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { BUILT_IN_POLICY, Policy, policySchema } from '../domain/policy';
+import { PayloadKey, newPayloadKey, parsePayloadKeys } from './codec';
 
 export const REPO_ROOT = resolve(__dirname, '..');
 
@@ -26,6 +27,8 @@ const envSchema = z.object({
   AUTH_ISSUER: z.string().optional(),
   AUTH_AUDIENCE: z.string().optional(),
   CODE_HASH_KEY: z.string().min(32, 'at least 32 characters').optional(),
+  PAYLOAD_KEYS: z.string().optional(),
+  CODEC_CORS_ORIGINS: z.string().default('http://127.0.0.1:8233,http://localhost:8233'),
   SMS_PROVIDER: z.enum(['outbox', 'aws-sns', 'http']).optional(),
   SMS_OUTBOX_FILE: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -41,6 +44,10 @@ export interface Config {
   temporal: { address?: string; namespace: string; taskQueue: string; devPort: number; uiPort: number };
   auth: { mode: 'dev' | 'jwks'; devSecret: Buffer; jwksUrl?: string; issuer?: string; audience?: string };
   codeHashKey: Buffer;
+  /** Keys of the payload codec: the first encrypts, all decrypt. */
+  payloadKeys: PayloadKey[];
+  /** Web UI origins allowed to call the codec endpoints from a browser. */
+  codecCorsOrigins: string[];
   smsOutboxFile: string;
   logLevel: string;
   /** Policy defaults from configuration; each org may override them. */
@@ -81,6 +88,20 @@ function devSecret(dataDir: string, name: string, production: boolean, given: st
   return Buffer.from(readFileSync(file, 'utf8').trim(), 'utf8');
 }
 
+function payloadKeysOf(dataDir: string, production: boolean, given: string | undefined): PayloadKey[] {
+  if (!given && production) throw new ConfigError('PAYLOAD_KEYS is required when NODE_ENV=production');
+  const file = join(dataDir, 'secrets', 'payload_keys');
+  if (!given && !existsSync(file)) {
+    mkdirSync(join(dataDir, 'secrets'), { recursive: true, mode: 0o700 });
+    writeFileSync(file, newPayloadKey('dev1'), { flag: 'wx', mode: 0o600 });
+  }
+  try {
+    return parsePayloadKeys(given ?? readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
@@ -117,6 +138,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       audience: e.AUTH_AUDIENCE,
     },
     codeHashKey: devSecret(dataDir, 'CODE_HASH_KEY', production, e.CODE_HASH_KEY),
+    payloadKeys: payloadKeysOf(dataDir, production, e.PAYLOAD_KEYS),
+    codecCorsOrigins: e.CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
     smsOutboxFile: resolve(e.SMS_OUTBOX_FILE ?? join(dataDir, 'sms-outbox.jsonl')),
     logLevel: e.LOG_LEVEL,
     policyDefaults: policyFromEnv(env, e.SMS_PROVIDER),

@@ -8,7 +8,8 @@ import type { SmsProvider } from '../activities/sms/provider';
 import { createApp } from '../api/app';
 import { devVerifier } from '../api/auth';
 import { Database, connectDatabase, migrate } from '../db';
-import { createWorker } from '../worker';
+import { FAILURE_CONVERTER_PATH, createWorker } from '../worker';
+import { EncryptionCodec } from './codec';
 import type { Config } from './config';
 import type { Logger } from './logger';
 import { routeTemporalLogs } from './temporal-logs';
@@ -32,6 +33,14 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/** Payloads and failure messages encrypted with the configured keys, for clients and workers. */
+export function temporalDataConverter(config: Pick<Config, 'payloadKeys'>) {
+  return {
+    payloadCodecs: [new EncryptionCodec(config.payloadKeys)],
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+  };
+}
+
 export function defaultSmsProviders(config: Config): Partial<Record<string, SmsProvider>> {
   return { outbox: outboxProvider(config.smsOutboxFile) };
 }
@@ -47,8 +56,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const applied = await migrate(db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
 
+  const dataConverter = temporalDataConverter(config);
   const connection = await Connection.connect({ address: opts.temporalAddress });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
   const stops: (() => Promise<void>)[] = [];
 
   if (opts.worker !== false) {
@@ -58,6 +68,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       workflowBundle: opts.workflowBundle,
+      dataConverter,
       activities: createActivities({
         db,
         codeHashKey: config.codeHashKey,

@@ -3,6 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import { EncryptionCodec, parsePayloadKeys } from '../lib/codec';
+import { TEST_PAYLOAD_KEYS } from './support/harness';
 
 const DIR = join(__dirname, 'fixtures', 'histories');
 const fixtures = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
@@ -21,6 +23,13 @@ describe('replay of recorded histories', () => {
   it.each(fixtures)('%s replays without nondeterminism', async (file) => {
     // The JSON form as the CLI wrote it; the worker converts it itself.
     const history: unknown = JSON.parse(readFileSync(join(DIR, file), 'utf8'));
-    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, file);
+    await Worker.runReplayHistory(
+      {
+        workflowBundle: { codePath: inject('workflowBundlePath') },
+        dataConverter: { payloadCodecs: [new EncryptionCodec(parsePayloadKeys(TEST_PAYLOAD_KEYS))] },
+      },
+      history,
+      file,
+    );
   });
 });

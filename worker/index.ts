@@ -1,4 +1,5 @@
 import { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
+import { join } from 'node:path';
 import type { Activities } from '../activities/contract';
 
 export interface WorkerSetup {
@@ -8,7 +9,12 @@ export interface WorkerSetup {
   activities: Activities;
   /** A prebuilt bundle (tests build once per run); otherwise the workflows are bundled now. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  dataConverter?: WorkerOptions['dataConverter'];
 }
+
+export const WORKFLOWS_PATH = join(__dirname, '..', 'workflows', 'index.ts');
+/** Bundled with the workflows: failure messages pass through the payload codec. */
+export const FAILURE_CONVERTER_PATH = join(__dirname, '..', 'workflows', 'failure-converter.ts');
 
 /** Wires the verification workflow and its activities to the task queue. */
 export function createWorker(setup: WorkerSetup): Promise<Worker> {
@@ -17,8 +23,9 @@ export function createWorker(setup: WorkerSetup): Promise<Worker> {
     namespace: setup.namespace,
     taskQueue: setup.taskQueue,
     activities: setup.activities,
+    dataConverter: setup.dataConverter,
     ...(setup.workflowBundle
       ? { workflowBundle: setup.workflowBundle }
-      : { workflowsPath: require.resolve('../workflows') }),
+      : { workflowsPath: WORKFLOWS_PATH }),
   });
 }

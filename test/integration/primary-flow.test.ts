@@ -102,8 +102,12 @@ describe('the reference walk-through', () => {
     expect(description.searchAttributes.MaskedMobile).toEqual(['******6789']);
 
     // The code never appears in clear: not in history, not in Postgres, not in the logs.
+    // History as stored: payloads are encrypted, so neither the code nor the number is in it.
     const history = JSON.stringify((await handle.fetchHistory()).events);
     expect(history).not.toContain(code);
+    expect(history).not.toContain('0123456789');
+    expect(history).not.toContain(Buffer.from('0123456789').toString('base64').slice(0, 12));
+    expect(history).toContain(Buffer.from('binary/encrypted').toString('base64'));
     const [rows] = await h.stack.db.sequelize.query(
       `SELECT 'users' AS t, row_to_json(u)::text AS j FROM users u
        UNION ALL SELECT 'pending', row_to_json(p)::text FROM pending_changes p

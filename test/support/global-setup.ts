@@ -5,6 +5,7 @@ import type { TestProject } from 'vitest/node';
 import { connectDatabase, migrate } from '../../db';
 import { dropDatabase, ensureDatabase, resolvePostgres } from '../../lib/services/postgres';
 import { startTemporal } from '../../lib/services/temporal';
+import { FAILURE_CONVERTER_PATH, WORKFLOWS_PATH } from '../../worker';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -33,7 +34,7 @@ export default async function setup(project: TestProject) {
   await migrate(db);
   await db.close();
 
-  const bundle = await bundleWorkflowCode({ workflowsPath: join(ROOT, 'workflows', 'index.ts'), logger: quietLogger });
+  const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, logger: quietLogger });
   const workflowBundlePath = join(OUTPUT_DIR, 'workflow-bundle.js');
   writeFileSync(workflowBundlePath, bundle.code);
 

@@ -11,6 +11,12 @@ import { Config, loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { Stack, startStack } from '../../lib/stack';
 
+/**
+ * A fixed payload key for tests only, so that recorded history fixtures can be decrypted when
+ * they replay. Never used outside the test suite.
+ */
+export const TEST_PAYLOAD_KEYS = 'test1:dGVzdC1vbmx5LXBheWxvYWQta2V5LTMyLWJ5dGVzISE=';
+
 export const ADMIN_SCOPES = [
   'internal_user_mgt_create',
   'internal_user_mgt_list',
@@ -60,6 +66,7 @@ export async function startHarness(opts: { policy?: Partial<Policy>; smsProvider
   const dataDir = mkdtempSync(join(tmpdir(), 'mv-test-'));
   const config = loadConfig({
     DATA_DIR: dataDir,
+    PAYLOAD_KEYS: TEST_PAYLOAD_KEYS,
     PORT: '0',
     LOG_LEVEL: 'info',
     TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
