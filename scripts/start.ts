@@ -25,6 +25,7 @@ async function main() {
     dbFile: join(config.dataDir, 'temporal.db'),
     port: config.temporal.devPort,
     uiPort: config.temporal.uiPort,
+    uiCodecEndpoint: config.port ? `http://127.0.0.1:${config.port}/codec` : undefined,
   });
   const stack = await startStack({ config, databaseUrl: postgres.url, temporalAddress: temporal.address, logger });
 

@@ -85,6 +85,8 @@ export interface StartTemporalOptions {
   ip?: string;
   /** Dev server log level; default 'warn'. */
   logLevel?: string;
+  /** Remote codec the Web UI uses to show decrypted payloads (the API's /codec). */
+  uiCodecEndpoint?: string;
 }
 
 function isAlreadyExists(err: unknown): boolean {
@@ -168,7 +170,12 @@ export async function startTemporal(opts: StartTemporalOptions = {}): Promise<Te
       searchAttributes: SEARCH_ATTRIBUTES.map((a) => defineSearchAttributeKey(a.name, SearchAttributeType.KEYWORD)),
       // The CLI prints a start-up banner on the stdout it shares with this process: keep stdout for the app.
       // The UI's newsfeed would make the browser fetch from the internet.
-      extraArgs: ['--output', 'none', ...(opts.uiPort !== undefined ? ['--ui-disable-news-fetch'] : [])],
+      extraArgs: [
+        '--output',
+        'none',
+        ...(opts.uiPort !== undefined ? ['--ui-disable-news-fetch'] : []),
+        ...(opts.uiPort !== undefined && opts.uiCodecEndpoint ? ['--ui-codec-endpoint', opts.uiCodecEndpoint] : []),
+      ],
     },
   });
 
