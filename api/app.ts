@@ -54,7 +54,7 @@ const ORG_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
  * Every route, its scope, and its handler, in one table: authentication, the org check and the
  * scope check happen in one place for all of them.
  */
-const ROUTES: RouteDef[] = [
+export const ROUTES: RouteDef[] = [
   { method: 'post', path: '/scim2/Users', scope: 'internal_user_mgt_create', handler: createUser },
   { method: 'get', path: '/scim2/Users', scope: 'internal_user_mgt_list', handler: listUsers },
   { method: 'get', path: '/scim2/Users/:id', scope: 'internal_user_mgt_view', handler: (ctx, s) => getUser(ctx, s, ctx.params.id) },

@@ -1,4 +1,4 @@
-import { JWTPayload, SignJWT, jwtVerify } from 'jose';
+import { JWTPayload, SignJWT, createRemoteJWKSet, errors, jwtVerify } from 'jose';
 import { AuthError } from '../domain/errors';
 import type { AuthInfo } from './http';
 
@@ -29,6 +29,39 @@ export function devVerifier(secret: Buffer): TokenVerifier {
         return toAuthInfo(payload);
       } catch (error) {
         if (error instanceof AuthError) throw error;
+        throw new AuthError(401, 'The bearer token is invalid or expired');
+      }
+    },
+  };
+}
+
+/** Asymmetric algorithms only: a token signed with HS256 using the public key as secret fails. */
+const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+
+/**
+ * Production tokens: signatures checked against the identity provider's JWKS, with issuer and
+ * audience. jose caches the key set and fetches it again when a token names an unknown key id,
+ * so a key rotation at the provider needs no restart.
+ */
+export function jwksVerifier(opts: { url: string; issuer: string; audience: string; cooldownMs?: number }): TokenVerifier {
+  const keys = createRemoteJWKSet(new URL(opts.url), {
+    cooldownDuration: opts.cooldownMs ?? 30_000,
+    cacheMaxAge: 600_000,
+    timeoutDuration: 5_000,
+  });
+  return {
+    async verify(token) {
+      try {
+        const { payload } = await jwtVerify(token, keys, {
+          issuer: opts.issuer,
+          audience: opts.audience,
+          algorithms: JWKS_ALGORITHMS,
+          clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        });
+        return toAuthInfo(payload);
+      } catch (error) {
+        if (error instanceof AuthError) throw error;
+        if (error instanceof errors.JWKSTimeout) throw new AuthError(401, 'The key set of the identity provider could not be fetched');
         throw new AuthError(401, 'The bearer token is invalid or expired');
       }
     },

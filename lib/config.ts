@@ -26,6 +26,7 @@ const envSchema = z.object({
   AUTH_JWKS_URL: z.string().url().optional(),
   AUTH_ISSUER: z.string().optional(),
   AUTH_AUDIENCE: z.string().optional(),
+  AUTH_JWKS_COOLDOWN: z.coerce.number().int().min(0).max(3_600).default(30),
   CODE_HASH_KEY: z.string().min(32, 'at least 32 characters').optional(),
   PAYLOAD_KEYS: z.string().optional(),
   CODEC_CORS_ORIGINS: z.string().default('http://127.0.0.1:8233,http://localhost:8233'),
@@ -42,7 +43,7 @@ export interface Config {
   databaseUrl?: string;
   /** `devPort`/`uiPort`: where `npm start` runs the dev server when no address is given. */
   temporal: { address?: string; namespace: string; taskQueue: string; devPort: number; uiPort: number };
-  auth: { mode: 'dev' | 'jwks'; devSecret: Buffer; jwksUrl?: string; issuer?: string; audience?: string };
+  auth: { mode: 'dev' | 'jwks'; devSecret: Buffer; jwksUrl?: string; issuer?: string; audience?: string; jwksCooldownSeconds: number };
   codeHashKey: Buffer;
   /** Keys of the payload codec: the first encrypts, all decrypt. */
   payloadKeys: PayloadKey[];
@@ -136,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       jwksUrl: e.AUTH_JWKS_URL,
       issuer: e.AUTH_ISSUER,
       audience: e.AUTH_AUDIENCE,
+      jwksCooldownSeconds: e.AUTH_JWKS_COOLDOWN,
     },
     codeHashKey: devSecret(dataDir, 'CODE_HASH_KEY', production, e.CODE_HASH_KEY),
     payloadKeys: payloadKeysOf(dataDir, production, e.PAYLOAD_KEYS),

@@ -6,7 +6,7 @@ import { createActivities } from '../activities';
 import { outboxProvider } from '../activities/sms/outbox';
 import type { SmsProvider } from '../activities/sms/provider';
 import { createApp } from '../api/app';
-import { devVerifier } from '../api/auth';
+import { devVerifier, jwksVerifier } from '../api/auth';
 import { Database, connectDatabase, migrate } from '../db';
 import { FAILURE_CONVERTER_PATH, createWorker } from '../worker';
 import { EncryptionCodec } from './codec';
@@ -91,7 +91,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       config,
       db,
       temporal: client,
-      verifier: devVerifier(config.auth.devSecret),
+      verifier:
+        config.auth.mode === 'jwks'
+          ? jwksVerifier({
+              url: config.auth.jwksUrl!,
+              issuer: config.auth.issuer!,
+              audience: config.auth.audience!,
+              cooldownMs: config.auth.jwksCooldownSeconds * 1000,
+            })
+          : devVerifier(config.auth.devSecret),
       logger: logger.child({ part: 'api' }),
     });
     const server: Server = await new Promise((resolve) => {

@@ -62,7 +62,9 @@ export interface Harness {
  * The real API and worker in this process, against the run's Temporal server and Postgres,
  * on their own task queue and outbox file, reached over HTTP on a loopback port.
  */
-export async function startHarness(opts: { policy?: Partial<Policy>; smsProviders?: Record<string, SmsProvider> } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { policy?: Partial<Policy>; smsProviders?: Record<string, SmsProvider>; env?: Record<string, string> } = {},
+): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'mv-test-'));
   const config = loadConfig({
     DATA_DIR: dataDir,
@@ -70,6 +72,7 @@ export async function startHarness(opts: { policy?: Partial<Policy>; smsProvider
     PORT: '0',
     LOG_LEVEL: 'info',
     TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
+    ...opts.env,
   });
   config.policyDefaults = { ...config.policyDefaults, ...opts.policy };
   const logs: string[] = [];
