@@ -49,3 +49,5 @@ export interface Activities {
 
 /** Error types that no retry can fix; the workflow records them and stops retrying. */
 export const PERMANENT_SMS_FAILURE = 'SmsPermanentFailure';
+/** The hourly SMS cap of the user or the org is reached; details[0] is the seconds to wait. */
+export const SMS_RATE_LIMITED = 'SmsRateLimited';

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { Transaction } from 'sequelize';
-import { AcceptedCodeRow, Database, PendingChangeRow, UserRow, audit } from '../db';
+import { AcceptedCodeRow, Database, PendingChangeRow, SmsSendRow, UserRow, audit, smsWait } from '../db';
 import { addVerifiedNumber, primaryMobileOf, setPrimaryMobile } from '../domain/claims';
 import { generateCode, hashCode } from '../domain/codes';
 import { maskNumber, sameNumber } from '../domain/numbers';
@@ -16,6 +16,7 @@ import {
   IssueCodeInput,
   IssueCodeResult,
   PERMANENT_SMS_FAILURE,
+  SMS_RATE_LIMITED,
 } from './contract';
 import { SmsPermanentError, SmsProvider } from './sms/provider';
 
@@ -57,8 +58,19 @@ export function createActivities(deps: ActivityDeps): Activities {
 
   async function issueCode(input: IssueCodeInput): Promise<IssueCodeResult> {
     return logged('issueCode', input, async () => {
-      const owned = await db.sequelize.transaction((tx) => ownsChange(tx, input, 'share'));
-      if (!owned) return { owned: false } as const;
+      // The ownership check and the hourly caps in one transaction; the org lock makes the caps
+      // exact when many sends of one org race.
+      const wait = await db.sequelize.transaction(async (tx) => {
+        if (!(await ownsChange(tx, input, 'share'))) return undefined;
+        const { smsPerUserPerHour, smsPerOrgPerHour } = input.policy;
+        if (smsPerUserPerHour === undefined || smsPerOrgPerHour === undefined) return 0;
+        await db.sequelize.query('SELECT pg_advisory_xact_lock(hashtext(:org))', { replacements: { org: input.org }, transaction: tx });
+        const seconds = await smsWait(db.sequelize, input.org, input.userId, { perUserPerHour: smsPerUserPerHour, perOrgPerHour: smsPerOrgPerHour }, tx);
+        if (seconds === 0) await SmsSendRow.create({ org: input.org, userId: input.userId, changeId: input.changeId, at: new Date() }, { transaction: tx });
+        return seconds;
+      });
+      if (wait === undefined) return { owned: false } as const;
+      if (wait > 0) throw ApplicationFailure.create({ message: 'Hourly SMS limit reached', type: SMS_RATE_LIMITED, nonRetryable: true, details: [wait] });
       const provider = deps.smsProviders[input.policy.smsProvider];
       if (!provider) throw ApplicationFailure.nonRetryable(`SMS provider ${input.policy.smsProvider} is not configured`, PERMANENT_SMS_FAILURE);
       const code = generateCode(input.policy.codeLength, input.policy.codeCharset);

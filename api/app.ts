@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Client } from '@temporalio/client';
 import Koa from 'koa';
 import { AuditEventRow, Database } from '../db';
-import { AuthError, ScimError } from '../domain/errors';
+import { AuthError, IdentityError, ScimError } from '../domain/errors';
 import { applyPatch } from '../domain/patch';
 import { policyOverrideSchema } from '../domain/policy';
 import { readResource } from '../domain/resource';
@@ -15,6 +15,7 @@ import { runCodec } from './codec';
 import { EncryptionCodec } from '../lib/codec';
 import { AppContext, errorsAndLogs, readJson } from './http';
 import { PolicyStore } from './policies';
+import { WindowLimiter } from './ratelimit';
 import { MAX_RESULTS, listResponse, schemaDoc, schemaDocs, serviceProviderConfig, userResourceType } from './discovery';
 import { matchesUser, parseListFilter, project } from './query';
 import { etagOf, locationOf, toScim } from './representation';
@@ -22,7 +23,7 @@ import { Verifications } from './temporal';
 import { StoredUser, Users } from './users';
 
 export interface AppDeps {
-  config: Pick<Config, 'codeHashKey' | 'policyDefaults' | 'temporal' | 'auth' | 'payloadKeys' | 'codecCorsOrigins'>;
+  config: Pick<Config, 'codeHashKey' | 'policyDefaults' | 'temporal' | 'auth' | 'payloadKeys' | 'codecCorsOrigins' | 'validatePerIpPerMinute'>;
   db: Database;
   temporal: Client;
   verifier: TokenVerifier;
@@ -30,6 +31,7 @@ export interface AppDeps {
 }
 
 interface Services {
+  validateLimiter: WindowLimiter;
   users: Users;
   codes: Codes;
   policies: PolicyStore;
@@ -83,6 +85,7 @@ export function createApp(deps: AppDeps): Koa {
   const verifications = new Verifications(deps.temporal, deps.config.temporal.taskQueue);
   const policies = new PolicyStore(deps.config.policyDefaults);
   const services: Services = {
+    validateLimiter: new WindowLimiter(deps.config.validatePerIpPerMinute, 60_000),
     users: new Users(deps.db, verifications, policies),
     codes: new Codes(verifications, deps.config.codeHashKey),
     policies,
@@ -223,7 +226,9 @@ function caller(ctx: AppContext) {
   return { org: ctx.state.org, userId: ctx.state.auth!.sub, requestId: ctx.state.traceId };
 }
 
-async function validateCode(ctx: AppContext, { codes }: Services) {
+async function validateCode(ctx: AppContext, { codes, validateLimiter }: Services) {
+  const wait = validateLimiter.take(ctx.ip);
+  if (wait > 0) throw new IdentityError(429, 'MV-42903', 'Too many requests', `Too many codes from this address; try again in ${wait} s`, wait);
   const body = await readJson(ctx);
   ctx.body = await codes.validate(caller(ctx), body);
 }

@@ -113,6 +113,8 @@ export class Codes {
         throw new IdentityError(429, 'MV-42902', 'Too many requests', `Wait ${result.retryAfterSeconds} s before asking for another code`, result.retryAfterSeconds);
       case 'limit':
         throw new IdentityError(429, 'MV-42902', 'Too many requests', 'No more codes for this change; change the number again to start over', result.retryAfterSeconds);
+      case 'rate_limited':
+        throw new IdentityError(429, 'MV-42902', 'Too many requests', `Too many SMS for this user or organization; try again in ${result.retryAfterSeconds} s`, result.retryAfterSeconds);
       case 'send_failed':
         if (result.permanent) throw new IdentityError(400, 'MV-40010', 'SMS refused', 'The SMS provider refused this number');
         throw new IdentityError(503, 'MV-50310', 'SMS unavailable', 'The SMS could not be sent; try again shortly', 30);

@@ -81,6 +81,7 @@ export function errorsAndLogs(logger: Logger) {
 
 function renderError(ctx: AppContext, error: unknown) {
   if (error instanceof ScimError) {
+    if (error.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(error.retryAfterSeconds));
     if (ctx.state.family === 'identity') return respond(ctx, error.status, 'INVALID_REQUEST', error.detail, 'UAR-10000');
     return respond(ctx, error.status, error.scimType, error.detail);
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Op, Transaction, UniqueConstraintError } from 'sequelize';
-import { Database, PendingChangeRow, UserRow, audit } from '../db';
+import { Database, PendingChangeRow, UserRow, audit, smsWait } from '../db';
 import { isVerifiedNumber, listsOf, primaryMobileOf } from '../domain/claims';
 import { ScimError } from '../domain/errors';
 import { indexOfNumber, maskNumber } from '../domain/numbers';
@@ -32,8 +32,8 @@ export interface StoredUser {
 const notFound = (userId: string) => new ScimError(404, undefined, `User ${userId} not found`);
 
 export function codePolicyOf(policy: Policy): CodePolicy {
-  const { codeLength, codeCharset, codeTtl, pendingTtl, maxAttemptsPerCode, maxAttemptsPerChange, resendCooldown, maxResends, smsTemplate, smsProvider } = policy;
-  return { codeLength, codeCharset, codeTtl, pendingTtl, maxAttemptsPerCode, maxAttemptsPerChange, resendCooldown, maxResends, smsTemplate, smsProvider };
+  const { enabled: _e, multipleNumbers: _m, allowAdminBypass: _a, ...forTheWorkflow } = policy;
+  return forTheWorkflow;
 }
 
 /** Users and their pending changes: the API's writes, each in one transaction. */
@@ -162,6 +162,10 @@ export class Users {
           await row.destroy({ transaction: tx });
           await audit(tx, { org, userId, scenario, changeId: row.id, requestId, event: 'cancelled', maskedNumber: maskNumber(row.number), actor: request.actor });
           ends.push({ scenario, how: 'cancel' });
+        }
+        if (decision.start.length > 0) {
+          const wait = await smsWait(this.db.sequelize, org, userId, { perUserPerHour: policy.smsPerUserPerHour, perOrgPerHour: policy.smsPerOrgPerHour }, tx);
+          if (wait > 0) throw new ScimError(429, undefined, `Too many SMS for this user or organization; try again in ${wait} s`, wait);
         }
         for (const start of decision.start) {
           const previous = byScenario(start.scenario);

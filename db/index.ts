@@ -1,9 +1,13 @@
 import { DataTypes, InferAttributes, InferCreationAttributes, Model, Sequelize, Transaction } from 'sequelize';
 import { SequelizeStorage, Umzug } from 'umzug';
 import * as initial from './migrations/0001-initial';
+import * as smsSends from './migrations/0002-sms-sends';
 
 /** Migrations in order; each module exports `up` and `down`. */
-const MIGRATIONS = [{ name: '0001-initial', module: initial }];
+const MIGRATIONS = [
+  { name: '0001-initial', module: initial },
+  { name: '0002-sms-sends', module: smsSends },
+];
 
 export class UserRow extends Model<InferAttributes<UserRow>, InferCreationAttributes<UserRow>> {
   declare id: string;
@@ -55,10 +59,43 @@ export class AuditEventRow extends Model<InferAttributes<AuditEventRow>, InferCr
   declare at: Date;
 }
 
+export class SmsSendRow extends Model<InferAttributes<SmsSendRow>, InferCreationAttributes<SmsSendRow>> {
+  declare id?: number;
+  declare org: string;
+  declare userId: string;
+  declare changeId: string;
+  declare at: Date;
+}
+
 export class OrgPolicyRow extends Model<InferAttributes<OrgPolicyRow>, InferCreationAttributes<OrgPolicyRow>> {
   declare org: string;
   declare overrides: Record<string, unknown>;
   declare updatedAt: Date;
+}
+
+export interface SmsQuota {
+  perUserPerHour: number;
+  perOrgPerHour: number;
+}
+
+/**
+ * Seconds until the hourly SMS caps let one more message through for this user, or 0 if one
+ * may go now. Counted from the sends of the last hour.
+ */
+export async function smsWait(sequelize: Sequelize, org: string, userId: string, quota: SmsQuota, tx?: Transaction): Promise<number> {
+  const [rows] = await sequelize.query(
+    `SELECT count(*) FILTER (WHERE user_id = :userId)::int AS by_user,
+            count(*)::int AS by_org,
+            min(at) FILTER (WHERE user_id = :userId) AS user_oldest,
+            min(at) AS org_oldest
+       FROM sms_sends WHERE org = :org AND at > now() - interval '1 hour'`,
+    { replacements: { org, userId }, transaction: tx },
+  );
+  const r = (rows as { by_user: number; by_org: number; user_oldest: Date | null; org_oldest: Date | null }[])[0]!;
+  const until = (oldest: Date | null) => (oldest ? Math.max(1, Math.ceil((oldest.getTime() + 3_600_000 - Date.now()) / 1000)) : 1);
+  if (r.by_user >= quota.perUserPerHour) return until(r.user_oldest);
+  if (r.by_org >= quota.perOrgPerHour) return until(r.org_oldest);
+  return 0;
 }
 
 export interface Database {
@@ -132,6 +169,16 @@ export function connectDatabase(url: string, opts: { poolMax?: number } = {}): D
       at: DataTypes.DATE,
     },
     { ...common, tableName: 'audit_events', timestamps: false },
+  );
+  SmsSendRow.init(
+    {
+      id: { type: DataTypes.BIGINT, primaryKey: true, autoIncrement: true },
+      org: DataTypes.TEXT,
+      userId: DataTypes.TEXT,
+      changeId: DataTypes.UUID,
+      at: DataTypes.DATE,
+    },
+    { ...common, tableName: 'sms_sends', timestamps: false },
   );
   OrgPolicyRow.init(
     {

@@ -17,6 +17,8 @@ export const policySchema = z
     resendCooldown: z.number().int().min(0).max(3_600),
     maxResends: z.number().int().min(0).max(20),
     allowAdminBypass: z.boolean(),
+    smsPerUserPerHour: z.number().int().min(1).max(1_000),
+    smsPerOrgPerHour: z.number().int().min(1).max(10_000_000),
     smsTemplate: z
       .string()
       .min(1)
@@ -44,6 +46,8 @@ export const BUILT_IN_POLICY: Policy = {
   resendCooldown: 30,
   maxResends: 5,
   allowAdminBypass: false,
+  smsPerUserPerHour: 10,
+  smsPerOrgPerHour: 10_000,
   smsTemplate: 'Your {org} verification code is {code}. It expires in {minutes} minutes.',
   smsProvider: 'outbox',
 };

@@ -20,6 +20,9 @@ export interface CodePolicy {
   maxResends: number;
   smsTemplate: string;
   smsProvider: 'outbox' | 'aws-sns' | 'http';
+  /** Absent in verifications started before the caps existed: then they do not apply. */
+  smsPerUserPerHour?: number;
+  smsPerOrgPerHour?: number;
 }
 
 export interface VerificationInput {
@@ -67,6 +70,7 @@ export type ResendCodeResult =
   | { outcome: 'cooldown'; retryAfterSeconds: number }
   | { outcome: 'limit'; retryAfterSeconds: number }
   | { outcome: 'send_failed'; permanent: boolean }
+  | { outcome: 'rate_limited'; retryAfterSeconds: number }
   | { outcome: 'ended' };
 
 export interface EndRequest {

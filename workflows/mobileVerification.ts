@@ -11,7 +11,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/contract';
-import { PERMANENT_SMS_FAILURE } from '../activities/contract';
+import { PERMANENT_SMS_FAILURE, SMS_RATE_LIMITED } from '../activities/contract';
 import { cooldownAfterSend } from '../domain/limits';
 import type { VerificationStatus } from '../domain/scenarios';
 import {
@@ -118,7 +118,9 @@ export async function mobileVerification(input: VerificationInput): Promise<Veri
     }
   }
 
-  async function sendCode(requestId: string): Promise<{ sent: true } | { sent: false; permanent: boolean }> {
+  type SendResult = { sent: true } | { sent: false; permanent: boolean; retryAfterSeconds?: number };
+
+  async function sendCode(requestId: string): Promise<SendResult> {
     try {
       const issued = await io.run(() => issueCode({ ...ref, requestId, number: input.number, policy }));
       if (!issued.owned) {
@@ -134,15 +136,15 @@ export async function mobileVerification(input: VerificationInput): Promise<Veri
       return { sent: true };
     } catch (error) {
       if (isCancellation(error)) return { sent: false, permanent: false };
-      const permanent =
-        error instanceof ActivityFailure &&
-        error.cause instanceof ApplicationFailure &&
-        error.cause.type === PERMANENT_SMS_FAILURE;
-      log.warn('SMS not sent', { ...ref, permanent });
+      const cause = error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause : undefined;
+      const permanent = cause?.type === PERMANENT_SMS_FAILURE;
+      const retryAfterSeconds = cause?.type === SMS_RATE_LIMITED ? Number(cause.details?.[0] ?? 60) : undefined;
+      log.warn('SMS not sent', { ...ref, permanent, rateLimited: retryAfterSeconds !== undefined });
       code = undefined;
       setStatus('send_failed');
-      await io.run(() => recordAudit({ ...ref, requestId, event: 'send_failed', maskedNumber: input.maskedNumber, detail: { permanent } }));
-      return { sent: false, permanent };
+      const detail = retryAfterSeconds === undefined ? { permanent } : { permanent, rateLimited: true };
+      await io.run(() => recordAudit({ ...ref, requestId, event: 'send_failed', maskedNumber: input.maskedNumber, detail }));
+      return { sent: false, permanent, retryAfterSeconds };
     }
   }
 
@@ -220,7 +222,11 @@ export async function mobileVerification(input: VerificationInput): Promise<Veri
           return { outcome: 'cooldown', retryAfterSeconds: Math.ceil((nextResendAt - now) / 1000) };
         }
         const result = await sendCode(request.requestId);
-        if (!result.sent) return ended ? { outcome: 'ended' } : { outcome: 'send_failed', permanent: result.permanent };
+        if (!result.sent) {
+          if (ended) return { outcome: 'ended' };
+          if (result.retryAfterSeconds !== undefined) return { outcome: 'rate_limited', retryAfterSeconds: result.retryAfterSeconds };
+          return { outcome: 'send_failed', permanent: result.permanent };
+        }
         resends += 1;
         await io.run(() => recordAudit({ ...ref, requestId: request.requestId, event: 'resent', maskedNumber: input.maskedNumber, detail: { resends } }));
         return { outcome: 'sent' };
