@@ -1,6 +1,7 @@
 import { DataTypes, InferAttributes, InferCreationAttributes, Model, Sequelize, Transaction } from 'sequelize';
 import { SequelizeStorage, Umzug } from 'umzug';
 import * as initial from './migrations/0001-initial';
+import { DataKey, open, seal, useDataKeys } from './sealed';
 import * as smsSends from './migrations/0002-sms-sends';
 
 /** Migrations in order; each module exports `up` and `down`. */
@@ -104,7 +105,8 @@ export interface Database {
 }
 
 /** Connects and defines the models; `migrate` brings the schema up to date. */
-export function connectDatabase(url: string, opts: { poolMax?: number } = {}): Database {
+export function connectDatabase(url: string, opts: { poolMax?: number; dataKeys?: DataKey[] } = {}): Database {
+  if (opts.dataKeys) useDataKeys(opts.dataKeys);
   const sequelize = new Sequelize(url, {
     dialect: 'postgres',
     logging: false,
@@ -118,7 +120,15 @@ export function connectDatabase(url: string, opts: { poolMax?: number } = {}): D
       org: DataTypes.TEXT,
       userName: DataTypes.TEXT,
       userNameLower: DataTypes.TEXT,
-      doc: DataTypes.JSONB,
+      doc: {
+        type: DataTypes.TEXT,
+        get(this: UserRow) {
+          return JSON.parse(open(this.getDataValue('doc') as unknown as string));
+        },
+        set(this: UserRow, value: Record<string, unknown>) {
+          this.setDataValue('doc', seal(JSON.stringify(value)) as never);
+        },
+      },
       phoneVerified: DataTypes.BOOLEAN,
       version: DataTypes.INTEGER,
       createdAt: DataTypes.DATE,
@@ -132,7 +142,15 @@ export function connectDatabase(url: string, opts: { poolMax?: number } = {}): D
       org: DataTypes.TEXT,
       userId: DataTypes.TEXT,
       scenario: DataTypes.TEXT,
-      number: DataTypes.TEXT,
+      number: {
+        type: DataTypes.TEXT,
+        get(this: Model) {
+          return open(this.getDataValue('number'));
+        },
+        set(this: Model, value: string) {
+          this.setDataValue('number', seal(value));
+        },
+      },
       alsoVerifiedList: DataTypes.BOOLEAN,
       workflowId: DataTypes.TEXT,
       requestId: DataTypes.TEXT,
@@ -147,7 +165,15 @@ export function connectDatabase(url: string, opts: { poolMax?: number } = {}): D
       org: DataTypes.TEXT,
       userId: DataTypes.TEXT,
       scenario: DataTypes.TEXT,
-      number: DataTypes.TEXT,
+      number: {
+        type: DataTypes.TEXT,
+        get(this: Model) {
+          return open(this.getDataValue('number'));
+        },
+        set(this: Model, value: string) {
+          this.setDataValue('number', seal(value));
+        },
+      },
       codeHash: DataTypes.TEXT,
       acceptedUntil: DataTypes.DATE,
       createdAt: DataTypes.DATE,

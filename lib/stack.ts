@@ -52,7 +52,7 @@ export function defaultSmsProviders(config: Config): Partial<Record<string, SmsP
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const { config, logger } = opts;
   routeTemporalLogs(logger, config.logLevel === 'debug' || config.logLevel === 'trace' ? 'DEBUG' : 'INFO');
-  const db = connectDatabase(opts.databaseUrl);
+  const db = connectDatabase(opts.databaseUrl, { dataKeys: config.payloadKeys });
   const applied = await migrate(db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
 

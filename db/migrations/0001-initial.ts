@@ -9,7 +9,8 @@ export async function up({ context: q }: { context: QueryInterface }) {
     org: { type: DataTypes.TEXT, allowNull: false },
     user_name: { type: DataTypes.TEXT, allowNull: false },
     user_name_lower: { type: DataTypes.TEXT, allowNull: false },
-    doc: { type: DataTypes.JSONB, allowNull: false },
+    // Sealed (encrypted) JSON: the user's phone numbers are personal data.
+    doc: { type: DataTypes.TEXT, allowNull: false },
     phone_verified: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
     version: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 1 },
     created_at: { type: DataTypes.DATE, allowNull: false },
@@ -27,7 +28,7 @@ export async function up({ context: q }: { context: QueryInterface }) {
       onDelete: 'CASCADE',
     },
     scenario: { type: DataTypes.TEXT, allowNull: false },
-    number: { type: DataTypes.TEXT, allowNull: false },
+    number: { type: DataTypes.TEXT, allowNull: false }, // sealed
     also_verified_list: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
     workflow_id: { type: DataTypes.TEXT, allowNull: false },
     request_id: { type: DataTypes.TEXT, allowNull: false },
@@ -41,7 +42,7 @@ export async function up({ context: q }: { context: QueryInterface }) {
     org: { type: DataTypes.TEXT, allowNull: false },
     user_id: { type: DataTypes.TEXT, allowNull: false },
     scenario: { type: DataTypes.TEXT, allowNull: false },
-    number: { type: DataTypes.TEXT, allowNull: false },
+    number: { type: DataTypes.TEXT, allowNull: false }, // sealed
     code_hash: { type: DataTypes.TEXT, allowNull: false },
     accepted_until: { type: DataTypes.DATE, allowNull: false },
     created_at: { type: DataTypes.DATE, allowNull: false },
