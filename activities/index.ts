@@ -7,6 +7,7 @@ import { maskNumber, sameNumber } from '../domain/numbers';
 import { renderSms } from '../domain/policy';
 import { PRIMARY_UPDATE } from '../domain/scenarios';
 import type { Logger } from '../lib/logger';
+import { codesSent, resends, smsFailures, verificationsFinished, wrongCodes } from '../lib/metrics';
 import {
   Activities,
   AuditInput,
@@ -70,6 +71,7 @@ export function createActivities(deps: ActivityDeps): Activities {
         return seconds;
       });
       if (wait === undefined) return { owned: false } as const;
+      if (wait > 0) smsFailures.inc({ provider: input.policy.smsProvider, kind: 'rate_limited' });
       if (wait > 0) throw ApplicationFailure.create({ message: 'Hourly SMS limit reached', type: SMS_RATE_LIMITED, nonRetryable: true, details: [wait] });
       const provider = deps.smsProviders[input.policy.smsProvider];
       if (!provider) throw ApplicationFailure.nonRetryable(`SMS provider ${input.policy.smsProvider} is not configured`, PERMANENT_SMS_FAILURE);
@@ -77,9 +79,12 @@ export function createActivities(deps: ActivityDeps): Activities {
       const body = renderSms(input.policy.smsTemplate, { code, org: input.org, ttlSeconds: input.policy.codeTtl });
       try {
         const { messageId } = await provider.send({ to: input.number, body, org: input.org, scenario: input.scenario, userId: input.userId });
+        codesSent.inc({ provider: provider.name });
         return { owned: true, codeHash: hashCode(deps.codeHashKey, input.changeId, code), messageId } as const;
       } catch (error) {
-        if (error instanceof SmsPermanentError) throw ApplicationFailure.nonRetryable(error.message, PERMANENT_SMS_FAILURE);
+        const permanent = error instanceof SmsPermanentError;
+        smsFailures.inc({ provider: provider.name, kind: permanent ? 'permanent' : 'transient' });
+        if (permanent) throw ApplicationFailure.nonRetryable(error.message, PERMANENT_SMS_FAILURE);
         throw error;
       }
     }, (r) => (r.owned ? 'sent' : 'not_owner'));
@@ -91,6 +96,7 @@ export function createActivities(deps: ActivityDeps): Activities {
    * accepted code and answers the same.
    */
   async function commitClaim(input: CommitClaimInput): Promise<CommitClaimResult> {
+    let firstCommit = false;
     return logged('commitClaim', input, () => db.sequelize.transaction(async (tx): Promise<CommitClaimResult> => {
       const owned = await ownsChange(tx, input, 'update');
       if (!owned) {
@@ -126,8 +132,12 @@ export function createActivities(deps: ActivityDeps): Activities {
         { transaction: tx },
       );
       await audit(tx, { ...input, event: 'verified', maskedNumber: maskNumber(row.number), actor: input.userId });
+      firstCommit = true;
       return { committed: true, number: row.number };
-    }), (r) => (r.committed ? 'committed' : 'not_owner'));
+    }), (r) => (r.committed ? 'committed' : 'not_owner')).then((r) => {
+      if (firstCommit) verificationsFinished.inc({ scenario: input.scenario, status: 'verified' });
+      return r;
+    });
   }
 
   async function clearPending(input: ClearPendingInput): Promise<void> {
@@ -135,11 +145,15 @@ export function createActivities(deps: ActivityDeps): Activities {
       const removed = await PendingChangeRow.destroy({ where: { id: input.changeId, org: input.org }, transaction: tx });
       if (removed > 0) await audit(tx, { ...input, event: input.reason, actor: 'system' });
       return removed;
-    }), (removed) => (removed > 0 ? input.reason : 'not_owner'));
+    }), (removed) => (removed > 0 ? input.reason : 'not_owner')).then((removed) => {
+      if (removed > 0) verificationsFinished.inc({ scenario: input.scenario, status: input.reason });
+    });
   }
 
   async function recordAudit(input: AuditInput): Promise<void> {
     await logged('recordAudit', input, () => db.sequelize.transaction((tx) => audit(tx, { ...input, actor: input.userId })), () => input.event);
+    if (input.event === 'attempt_failed') wrongCodes.inc({ scenario: input.scenario });
+    if (input.event === 'resent') resends.inc({ scenario: input.scenario });
   }
 
   return { issueCode, commitClaim, clearPending, recordAudit };

@@ -13,6 +13,7 @@ import { TokenVerifier, bearerToken } from './auth';
 import { Codes } from './codes';
 import { runCodec } from './codec';
 import { EncryptionCodec } from '../lib/codec';
+import { registry } from '../lib/metrics';
 import { AppContext, errorsAndLogs, readJson } from './http';
 import { PolicyStore } from './policies';
 import { WindowLimiter } from './ratelimit';
@@ -79,6 +80,7 @@ export const ROUTES: RouteDef[] = [
   { method: 'post', path: '/codec/decode', scope: 'internal_codec_decode', openInDev: true, handler: (ctx, s) => codec(ctx, s, 'decode') },
   { method: 'post', path: '/codec/encode', scope: 'internal_codec_decode', openInDev: true, handler: (ctx, s) => codec(ctx, s, 'encode') },
   { method: 'get', path: '/health', handler: health },
+  { method: 'get', path: '/metrics', handler: metrics },
 ];
 
 export function createApp(deps: AppDeps): Koa {
@@ -300,6 +302,11 @@ function codecCors(origins: string[]) {
 }
 
 // --- Operations --------------------------------------------------------------------------------
+
+async function metrics(ctx: AppContext) {
+  ctx.type = registry.contentType;
+  ctx.body = await registry.metrics();
+}
 
 async function health(ctx: AppContext, { deps }: Services) {
   const check = async (probe: () => Promise<unknown>) => {

@@ -4,6 +4,7 @@ import { ConnectionError } from 'sequelize';
 import { AuthError, IdentityError, ScimError, UnavailableError } from '../domain/errors';
 import { ERROR_SCHEMA } from '../domain/schema';
 import type { Logger } from '../lib/logger';
+import { requestDuration } from '../lib/metrics';
 
 /** Which error body a route speaks: SCIM (`/scim2`) or the identity API (`/api`). */
 export type RouteFamily = 'scim' | 'identity' | 'plain';
@@ -61,12 +62,14 @@ export function errorsAndLogs(logger: Logger) {
       failure = error;
       renderError(ctx, error);
     } finally {
+      const route = (ctx as unknown as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
+      requestDuration.observe({ method: ctx.method, route, status: String(ctx.status) }, (performance.now() - started) / 1000);
       const level = ctx.status >= 500 ? 'error' : 'info';
       logger[level](
         {
           traceId: ctx.state.traceId,
           method: ctx.method,
-          route: (ctx as unknown as { _matchedRoute?: string })._matchedRoute ?? 'unmatched',
+          route,
           status: ctx.status,
           org: ctx.state.org,
           userId: ctx.state.auth?.sub,

@@ -9,6 +9,7 @@ import { UserDoc, checkResource, readResource } from '../domain/resource';
 import { Scenario, verificationWorkflowId } from '../domain/scenarios';
 import { decide } from '../domain/verification';
 import type { CodePolicy, VerificationInput } from '../workflows/messages';
+import { verificationsFinished, verificationsStarted } from '../lib/metrics';
 import type { PolicyStore } from './policies';
 import { etagOf } from './representation';
 import type { Verifications } from './temporal';
@@ -79,7 +80,8 @@ export class Users {
       }
       await audit(tx, { org, userId, event: 'deleted', actor, requestId });
       for (const row of pending) await this.verifications.end(org, userId, row.scenario as Scenario, 'cancel', { requestId });
-    });
+      return pending;
+    }).then((ended) => ended.forEach((row) => verificationsFinished.inc({ scenario: row.scenario, status: 'cancelled' })));
   }
 
   /**
@@ -132,7 +134,7 @@ export class Users {
   async change(request: ChangeRequest): Promise<StoredUser> {
     const { org, userId, requestId } = request;
     try {
-      return await this.db.sequelize.transaction(async (tx) => {
+      const result = await this.db.sequelize.transaction(async (tx) => {
         const user = await UserRow.findOne({ where: { id: userId, org }, lock: tx.LOCK.UPDATE, transaction: tx });
         if (!user) throw notFound(userId);
         if (request.ifMatch && request.ifMatch !== '*' && request.ifMatch !== etagOf(user)) {
@@ -214,8 +216,11 @@ export class Users {
         for (const end of ends) await this.verifications.end(org, userId, end.scenario, end.how, { requestId });
         for (const input of starts) await this.verifications.start(input);
 
-        return { user, pending: await this.pendingOf(org, userId, tx) };
+        return { user, pending: await this.pendingOf(org, userId, tx), ends, starts };
       });
+      for (const end of result.ends) verificationsFinished.inc({ scenario: end.scenario, status: end.how === 'cancel' ? 'cancelled' : 'superseded' });
+      for (const start of result.starts) verificationsStarted.inc({ scenario: start.scenario });
+      return { user: result.user, pending: result.pending };
     } catch (error) {
       if (error instanceof UniqueConstraintError) throw userNameTaken('');
       throw error;

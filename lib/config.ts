@@ -32,6 +32,7 @@ const envSchema = z.object({
   CODEC_CORS_ORIGINS: z.string().default('http://127.0.0.1:8233,http://localhost:8233'),
   SMS_PROVIDER: z.enum(['outbox', 'aws-sns', 'http']).optional(),
   SMS_OUTBOX_FILE: z.string().optional(),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
   VALIDATE_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -52,6 +53,8 @@ export interface Config {
   codecCorsOrigins: string[];
   smsOutboxFile: string;
   logLevel: string;
+  /** A separate port for /metrics (the worker alone has no API to serve them). */
+  metricsPort?: number;
   /** validate-code requests one IP address may make per minute. */
   validatePerIpPerMinute: number;
   /** Policy defaults from configuration; each org may override them. */
@@ -148,6 +151,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smsOutboxFile: resolve(e.SMS_OUTBOX_FILE ?? join(dataDir, 'sms-outbox.jsonl')),
     logLevel: e.LOG_LEVEL,
     validatePerIpPerMinute: e.VALIDATE_PER_IP_PER_MINUTE,
+    metricsPort: e.METRICS_PORT,
     policyDefaults: policyFromEnv(env, e.SMS_PROVIDER),
   };
 }

@@ -1,4 +1,6 @@
+import { createServer } from 'node:http';
 import { join } from 'node:path';
+import { registry } from './metrics';
 import { Config, ConfigError, loadConfig } from './config';
 import { Logger, createLogger } from './logger';
 import { resolvePostgres } from './services/postgres';
@@ -8,6 +10,20 @@ import { Stack, startStack } from './stack';
  * Entry point of `npm run api` and `npm run worker`: one part alone, for production-style
  * deployments where Postgres and Temporal are given (DATABASE_URL, TEMPORAL_ADDRESS).
  */
+function serveMetrics(host: string, port: number) {
+  return createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.statusCode = 404;
+      res.end();
+      return;
+    }
+    registry.metrics().then((text) => {
+      res.setHeader('Content-Type', registry.contentType);
+      res.end(text);
+    });
+  }).listen(port, host);
+}
+
 export function runPart(part: 'api' | 'worker'): void {
   let config: Config;
   let logger: Logger;
@@ -33,8 +49,10 @@ export function runPart(part: 'api' | 'worker'): void {
       api: part === 'api',
       worker: part === 'worker',
     });
-    logger.info({ part, url: stack.url, taskQueue: config.temporal.taskQueue }, `${part} started`);
+    const metrics = config.metricsPort === undefined ? undefined : serveMetrics(config.host, config.metricsPort);
+    logger.info({ part, url: stack.url, taskQueue: config.temporal.taskQueue, metricsPort: config.metricsPort }, `${part} started`);
     const stop = async () => {
+      metrics?.close();
       await stack?.stop();
       await postgres.stop();
       process.exit(0);

@@ -7,7 +7,9 @@ import { outboxProvider } from '../activities/sms/outbox';
 import type { SmsProvider } from '../activities/sms/provider';
 import { createApp } from '../api/app';
 import { devVerifier, jwksVerifier } from '../api/auth';
-import { Database, connectDatabase, migrate } from '../db';
+import { Op } from 'sequelize';
+import { Database, PendingChangeRow, connectDatabase, migrate } from '../db';
+import { trackPendingChanges } from './metrics';
 import { FAILURE_CONVERTER_PATH, createWorker } from '../worker';
 import { EncryptionCodec } from './codec';
 import type { Config } from './config';
@@ -54,6 +56,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   routeTemporalLogs(logger, config.logLevel === 'debug' || config.logLevel === 'trace' ? 'DEBUG' : 'INFO');
   const db = connectDatabase(opts.databaseUrl, { dataKeys: config.payloadKeys });
   const applied = await migrate(db);
+  trackPendingChanges(() => PendingChangeRow.count({ where: { expiresAt: { [Op.gt]: new Date() } } }));
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
 
   const dataConverter = temporalDataConverter(config);

@@ -6,8 +6,8 @@ import { ADMIN_SCOPES, Harness, eventually, freshOrg, startHarness } from '../su
 
 /**
  * After flows that verify, resend, fail and stay pending, nothing outside the SMS itself holds
- * a code or a full phone number in clear: not a Postgres table, not a log line, not a workflow
- * history as stored (raw payloads, before any codec).
+ * a code or a full phone number in clear: not a Postgres table, not a log line, not a metric,
+ * not a workflow history as stored (raw payloads, before any codec).
  */
 let h: Harness;
 beforeAll(async () => {
@@ -84,7 +84,10 @@ describe('no code and no full number in clear', () => {
     }
     expect(histories.length).toBeGreaterThan(100);
 
+    const metrics = (await h.call('GET', '/metrics')).body as string;
+    expect(metrics).toContain('mv_codes_sent_total');
     const places: [string, string][] = [
+      ['metrics', metrics],
       ['Postgres', dumps.join('\n')],
       ['logs', h.logs.join('\n')],
       ['workflow histories', histories.join('\n')],
