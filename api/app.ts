@@ -15,6 +15,7 @@ import { runCodec } from './codec';
 import { EncryptionCodec } from '../lib/codec';
 import { registry } from '../lib/metrics';
 import { AppContext, errorsAndLogs, readJson } from './http';
+import { openApiDocument } from './openapi';
 import { PolicyStore } from './policies';
 import { WindowLimiter } from './ratelimit';
 import { MAX_RESULTS, listResponse, schemaDoc, schemaDocs, serviceProviderConfig, userResourceType } from './discovery';
@@ -81,6 +82,7 @@ export const ROUTES: RouteDef[] = [
   { method: 'post', path: '/codec/encode', scope: 'internal_codec_decode', openInDev: true, handler: (ctx, s) => codec(ctx, s, 'encode') },
   { method: 'get', path: '/health', handler: health },
   { method: 'get', path: '/metrics', handler: metrics },
+  { method: 'get', path: '/openapi.json', handler: async (ctx) => void (ctx.body = openApiDocument) },
 ];
 
 export function createApp(deps: AppDeps): Koa {
