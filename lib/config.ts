@@ -10,7 +10,8 @@ export const REPO_ROOT = resolve(__dirname, '..');
 /** A bad configuration value: entry points print the message and exit 1, no stack trace. */
 export class ConfigError extends Error {}
 
-const envSchema = z.object({
+/** Every environment variable the services read; docker-compose.yml is checked against it. */
+export const envSchema = z.object({
   NODE_ENV: z.string().optional(),
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   HOST: z.string().default('127.0.0.1'),
@@ -32,6 +33,13 @@ const envSchema = z.object({
   CODEC_CORS_ORIGINS: z.string().default('http://127.0.0.1:8233,http://localhost:8233'),
   SMS_PROVIDER: z.enum(['outbox', 'aws-sns', 'http']).optional(),
   SMS_OUTBOX_FILE: z.string().optional(),
+  SMS_SENDER_ID: z.string().regex(/^(?=.*[A-Za-z])[A-Za-z0-9]{1,11}$/, '1 to 11 letters and digits, at least one letter').optional(),
+  SMS_HTTP_URL: z.string().url().optional(),
+  SMS_HTTP_TOKEN: z.string().min(1).optional(),
+  // Below the SMS activity's 30 s start-to-close timeout.
+  SMS_HTTP_TIMEOUT_MS: z.coerce.number().int().min(100).max(25_000).default(5_000),
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  AWS_ENDPOINT_URL_SNS: z.string().url().optional(),
   METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
   VALIDATE_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -52,6 +60,10 @@ export interface Config {
   /** Web UI origins allowed to call the codec endpoints from a browser. */
   codecCorsOrigins: string[];
   smsOutboxFile: string;
+  /** `aws-sns`: credentials come from the AWS SDK's default chain. */
+  sns: { region: string; endpoint?: string; senderId?: string };
+  /** `http`: present when `SMS_HTTP_URL` is set. */
+  smsHttp?: { url: string; token: string; timeoutMs: number };
   logLevel: string;
   /** A separate port for /metrics (the worker alone has no API to serve them). */
   metricsPort?: number;
@@ -123,6 +135,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.AUTH_MODE === 'jwks' && (!e.AUTH_JWKS_URL || !e.AUTH_ISSUER || !e.AUTH_AUDIENCE)) {
     throw new ConfigError('AUTH_MODE=jwks needs AUTH_JWKS_URL, AUTH_ISSUER and AUTH_AUDIENCE');
   }
+  if (e.SMS_HTTP_URL && !e.SMS_HTTP_TOKEN) {
+    throw new ConfigError('SMS_HTTP_URL needs SMS_HTTP_TOKEN');
+  }
+  const policyDefaults = policyFromEnv(env, e.SMS_PROVIDER);
+  if (policyDefaults.smsProvider === 'http' && !e.SMS_HTTP_URL) {
+    throw new ConfigError('SMS_PROVIDER=http needs SMS_HTTP_URL and SMS_HTTP_TOKEN');
+  }
+  if (production && e.SMS_PROVIDER === 'outbox') {
+    throw new ConfigError('SMS_PROVIDER=outbox is not allowed when NODE_ENV=production');
+  }
   const dataDir = resolve(e.DATA_DIR);
   return {
     production,
@@ -149,9 +171,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     payloadKeys: payloadKeysOf(dataDir, production, e.PAYLOAD_KEYS),
     codecCorsOrigins: e.CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
     smsOutboxFile: resolve(e.SMS_OUTBOX_FILE ?? join(dataDir, 'sms-outbox.jsonl')),
+    sns: { region: e.AWS_REGION, endpoint: e.AWS_ENDPOINT_URL_SNS, senderId: e.SMS_SENDER_ID },
+    smsHttp: e.SMS_HTTP_URL ? { url: e.SMS_HTTP_URL, token: e.SMS_HTTP_TOKEN!, timeoutMs: e.SMS_HTTP_TIMEOUT_MS } : undefined,
     logLevel: e.LOG_LEVEL,
     validatePerIpPerMinute: e.VALIDATE_PER_IP_PER_MINUTE,
     metricsPort: e.METRICS_PORT,
-    policyDefaults: policyFromEnv(env, e.SMS_PROVIDER),
+    policyDefaults,
   };
 }
