@@ -3,8 +3,10 @@ import { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createActivities } from '../activities';
+import { httpProvider } from '../activities/sms/http';
 import { outboxProvider } from '../activities/sms/outbox';
 import type { SmsProvider } from '../activities/sms/provider';
+import { snsProvider } from '../activities/sms/sns';
 import { createApp } from '../api/app';
 import { devVerifier, jwksVerifier } from '../api/auth';
 import { Op } from 'sequelize';
@@ -43,8 +45,13 @@ export function temporalDataConverter(config: Pick<Config, 'payloadKeys'>) {
   };
 }
 
+/** Providers by policy name; `aws-sns` makes its client on its first send. */
 export function defaultSmsProviders(config: Config): Partial<Record<string, SmsProvider>> {
-  return { outbox: outboxProvider(config.smsOutboxFile) };
+  return {
+    outbox: outboxProvider(config.smsOutboxFile),
+    'aws-sns': snsProvider(config.sns),
+    ...(config.smsHttp ? { http: httpProvider(config.smsHttp) } : {}),
+  };
 }
 
 /**
