@@ -1,5 +1,6 @@
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { connectDatabase, migrate } from '../../db';
@@ -12,6 +13,7 @@ declare module 'vitest' {
     temporalAddress: string;
     databaseUrl: string;
     workflowBundlePath: string;
+    temporalUiUrl: string;
   }
 }
 
@@ -25,7 +27,7 @@ export const OUTPUT_DIR = join(ROOT, 'test-output');
 export default async function setup(project: TestProject) {
   mkdirSync(OUTPUT_DIR, { recursive: true });
   const [temporal, postgres] = await Promise.all([
-    startTemporal({ logLevel: 'error' }),
+    startTemporal({ logLevel: 'error', uiPort: await freePort() }),
     resolvePostgres({ databaseUrl: process.env.TEST_DATABASE_URL, database: 'mobile_verify_test', dataDir: join(ROOT, '.data', 'test-pg') }),
   ]);
   await dropDatabase(postgres.url);
@@ -41,11 +43,22 @@ export default async function setup(project: TestProject) {
   project.provide('temporalAddress', temporal.address);
   project.provide('databaseUrl', postgres.url);
   project.provide('workflowBundlePath', workflowBundlePath);
+  project.provide('temporalUiUrl', temporal.uiUrl!);
 
   return async () => {
     await temporal.stop();
     await postgres.stop();
   };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
 }
 
 const noop = () => undefined;
