@@ -35,7 +35,14 @@ export function isPermanentSnsError(error: unknown): boolean {
 
 /** Provider messages may quote the number; nothing that looks like one leaves this module. */
 function scrub(text: string): string {
-  return text.replace(/\+?\d[\d\s().-]{4,}\d/g, '<number>');
+  return text.replace(/\+?\d(?:[\s()-]?\d){6,}/g, '<number>');
+}
+
+/** `OptedOutException`, `ThrottledException`, `TimeoutError`, or a socket code (`ECONNREFUSED`). */
+function errorName(error: unknown): string {
+  if (!(error instanceof Error)) return 'Error';
+  const code = (error as { code?: unknown }).code;
+  return error.name === 'Error' && typeof code === 'string' ? code : error.name;
 }
 
 /**
@@ -70,7 +77,7 @@ export function snsProvider(options: SnsOptions): SmsProvider {
           { abortSignal: AbortSignal.timeout(2 * timeoutMs + 1_000) },
         ));
       } catch (error) {
-        const name = error instanceof Error ? error.name : 'Error';
+        const name = errorName(error);
         const text = scrub(error instanceof Error ? error.message : String(error));
         if (isPermanentSnsError(error)) throw new SmsPermanentError(`SNS refused the SMS: ${name}: ${text}`);
         // Throttling, 5xx, network errors and timeouts: the activity's retry policy tries again.
