@@ -142,8 +142,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (policyDefaults.smsProvider === 'http' && !e.SMS_HTTP_URL) {
     throw new ConfigError('SMS_PROVIDER=http needs SMS_HTTP_URL and SMS_HTTP_TOKEN');
   }
-  if (production && e.SMS_PROVIDER === 'outbox') {
-    throw new ConfigError('SMS_PROVIDER=outbox is not allowed when NODE_ENV=production');
+  // The outbox file is for development; production must name a real provider.
+  if (production && policyDefaults.smsProvider === 'outbox') {
+    throw new ConfigError('NODE_ENV=production needs SMS_PROVIDER=aws-sns or http (the outbox is for development)');
   }
   const dataDir = resolve(e.DATA_DIR);
   return {

@@ -15,6 +15,7 @@ const production = {
   AUTH_AUDIENCE: 'mobile-verify',
   CODE_HASH_KEY: 'k'.repeat(40),
   PAYLOAD_KEYS: newPayloadKey('p1'),
+  SMS_PROVIDER: 'aws-sns',
 };
 
 describe('configuration', () => {
@@ -37,6 +38,7 @@ describe('configuration', () => {
     ['no payload keys', { PAYLOAD_KEYS: undefined }, /PAYLOAD_KEYS is required/],
     ['a short payload key', { PAYLOAD_KEYS: 'p1:c2hvcnQ=' }, /32 bytes/],
     ['no JWKS URL', { AUTH_JWKS_URL: undefined }, /AUTH_JWKS_URL/],
+    ['the development SMS outbox, named or by default', { SMS_PROVIDER: undefined }, /SMS_PROVIDER=aws-sns or http/],
   ])('production refuses to start with %s', (_name, change, message) => {
     expect(() => loadConfig({ ...production, ...change, DATA_DIR: dir() })).toThrowError(message);
   });
