@@ -3,7 +3,7 @@ import { Transaction } from 'sequelize';
 import { AcceptedCodeRow, Database, PendingChangeRow, SmsSendRow, UserRow, audit, smsWait } from '../db';
 import { addVerifiedNumber, primaryMobileOf, setPrimaryMobile } from '../domain/claims';
 import { generateCode, hashCode } from '../domain/codes';
-import { maskNumber, sameNumber } from '../domain/numbers';
+import { maskNumber, normalizeNumber, sameNumber } from '../domain/numbers';
 import { renderSms } from '../domain/policy';
 import { PRIMARY_UPDATE } from '../domain/scenarios';
 import type { Logger } from '../lib/logger';
@@ -78,7 +78,9 @@ export function createActivities(deps: ActivityDeps): Activities {
       const code = generateCode(input.policy.codeLength, input.policy.codeCharset);
       const body = renderSms(input.policy.smsTemplate, { code, org: input.org, ttlSeconds: input.policy.codeTtl });
       try {
-        const { messageId } = await provider.send({ to: input.number, body, org: input.org, scenario: input.scenario, userId: input.userId });
+        // Providers get the number without the separators people type (E.164 where it has a +).
+        const to = normalizeNumber(input.number) ?? input.number;
+        const { messageId } = await provider.send({ to, body, org: input.org, scenario: input.scenario, userId: input.userId });
         codesSent.inc({ provider: provider.name });
         return { owned: true, codeHash: hashCode(deps.codeHashKey, input.changeId, code), messageId } as const;
       } catch (error) {

@@ -25,7 +25,9 @@ import { Verifications } from './temporal';
 import { StoredUser, Users } from './users';
 
 export interface AppDeps {
-  config: Pick<Config, 'codeHashKey' | 'policyDefaults' | 'temporal' | 'auth' | 'payloadKeys' | 'codecCorsOrigins' | 'validatePerIpPerMinute'>;
+  config: Pick<Config, 'codeHashKey' | 'policyDefaults' | 'temporal' | 'auth' | 'payloadKeys' | 'codecCorsOrigins' | 'validatePerIpPerMinute' | 'publicBaseUrl'>;
+  /** Names of the SMS providers this deployment has configured. */
+  smsProviders: string[];
   db: Database;
   temporal: Client;
   verifier: TokenVerifier;
@@ -87,7 +89,7 @@ export const ROUTES: RouteDef[] = [
 
 export function createApp(deps: AppDeps): Koa {
   const verifications = new Verifications(deps.temporal, deps.config.temporal.taskQueue);
-  const policies = new PolicyStore(deps.config.policyDefaults);
+  const policies = new PolicyStore(deps.config.policyDefaults, deps.smsProviders);
   const services: Services = {
     validateLimiter: new WindowLimiter(deps.config.validatePerIpPerMinute, 60_000),
     users: new Users(deps.db, verifications, policies),
@@ -106,6 +108,7 @@ export function createApp(deps: AppDeps): Koa {
       router[route.method](prefix + route.path, async (ctx) => {
         const c = ctx as unknown as AppContext;
         c.state.org = ctx.params.org ?? DEFAULT_ORG;
+        c.state.origin = deps.config.publicBaseUrl ?? `${ctx.protocol}://${ctx.host}`;
         if (!ORG_NAME.test(c.state.org)) throw new ScimError(404, undefined, 'Unknown organization');
         if (route.scope && !(route.openInDev && deps.config.auth.mode === 'dev')) await authorize(c, deps.verifier, route.scope);
         await route.handler(c, services);
@@ -126,7 +129,7 @@ async function authorize(ctx: AppContext, verifier: TokenVerifier, scope: string
 
 // --- SCIM --------------------------------------------------------------------------------------
 
-const originOf = (ctx: AppContext) => `${ctx.protocol}://${ctx.host}`;
+const originOf = (ctx: AppContext) => ctx.state.origin;
 /** The URL prefix of the request's org: the root for the default org, else /t/{org}. */
 const baseOf = (ctx: AppContext) =>
   ctx.state.org === DEFAULT_ORG ? originOf(ctx) : `${originOf(ctx)}/t/${encodeURIComponent(ctx.state.org)}`;

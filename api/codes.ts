@@ -7,7 +7,11 @@ import { Scenario, isScenario } from '../domain/scenarios';
 import type { Verifications } from './temporal';
 
 const property = z.object({ key: z.string().max(100), value: z.string().max(200) });
-const validateBody = z.object({ code: z.string().min(1).max(64), properties: z.array(property).max(10).optional() });
+/** Whatever the org's policy, a code is 4 to 10 ASCII letters or digits; anything else is no try. */
+const validateBody = z.object({
+  code: z.string().regex(/^\s*[0-9A-Za-z]{4,10}\s*$/, 'a code is 4 to 10 letters or digits'),
+  properties: z.array(property).max(10).optional(),
+});
 const resendBody = z.object({ properties: z.array(property).max(10).optional() });
 
 const malformed = (detail: string) => new IdentityError(400, 'UAR-10000', 'Invalid request', detail);
@@ -52,13 +56,23 @@ export class Codes {
   async validate(caller: CodeCaller, body: unknown): Promise<{ scenario: Scenario; mobile: string }> {
     const { code, properties } = parse(validateBody, body);
     const scenario = scenarioOf(properties);
-    const rows = await this.pending(caller, scenario);
-    if (rows.length === 0) {
-      return (await this.alreadyAccepted(caller, scenario, code)) ?? this.noneFor(scenario);
-    }
+    const all = await this.pending(caller, scenario);
+    // A retried request after a lost response: the accepted code is accepted again, unless a
+    // newer change of its scenario is pending now.
+    const retried = await this.alreadyAccepted(caller, scenario, code, new Set(all.map((r) => r.scenario)));
+    if (retried) return retried;
+    if (all.length === 0) this.noneFor(scenario);
 
-    // Without a scenario and with two changes pending, the code is tried on both, and a miss
-    // counts against both: guessing gains nothing from not naming the scenario.
+    // Without a scenario and with two changes pending, the code goes to the change it matches;
+    // if it matches neither, it is a miss against both: not naming the scenario gains nothing.
+    let rows = all;
+    if (all.length > 1) {
+      const matching = [];
+      for (const row of all) {
+        if (await this.verifications.matches(caller.org, caller.userId, row.scenario as Scenario, hashCode(this.codeHashKey, row.id, code))) matching.push(row);
+      }
+      if (matching.length > 0) rows = matching;
+    }
     const outcomes = await Promise.all(
       rows.map(async (row) => ({
         row,
@@ -77,19 +91,26 @@ export class Codes {
     const wrong = outcomes.flatMap((o) => (o.result.outcome === 'wrong' ? [o.result.triesLeft] : []));
     if (wrong.length > 0) {
       const left = Math.min(...wrong);
-      throw new IdentityError(400, '18001', 'Invalid code', `The code is not valid; ${left} ${left === 1 ? 'try' : 'tries'} left`);
+      const description =
+        left === 0
+          ? 'The code is not valid, and it takes no more tries; ask for a new one with resend-code'
+          : `The code is not valid; ${left} ${left === 1 ? 'try' : 'tries'} left`;
+      throw new IdentityError(400, '18001', 'Invalid code', description);
     }
     if (outcomes.some((o) => o.result.outcome === 'expired')) {
       throw new IdentityError(400, '18002', 'Expired code', 'The code has expired; ask for a new one with resend-code');
     }
-    return (await this.alreadyAccepted(caller, scenario, code)) ?? this.noneFor(scenario);
+    // Every change ended while the request was on its way (committed by a parallel request?).
+    return (await this.alreadyAccepted(caller, scenario, code, new Set())) ?? this.noneFor(scenario);
   }
 
-  /** A retried request after a lost response: the accepted code is accepted again while valid. */
-  private async alreadyAccepted(caller: CodeCaller, scenario: Scenario | undefined, code: string) {
-    const accepted = await AcceptedCodeRow.findAll({
-      where: { org: caller.org, userId: caller.userId, acceptedUntil: { [Op.gt]: new Date() }, ...(scenario ? { scenario } : {}) },
-    });
+  /** The accepted code of a change of a scenario with nothing newer pending, while it is valid. */
+  private async alreadyAccepted(caller: CodeCaller, scenario: Scenario | undefined, code: string, pendingScenarios: Set<string>) {
+    const accepted = (
+      await AcceptedCodeRow.findAll({
+        where: { org: caller.org, userId: caller.userId, acceptedUntil: { [Op.gt]: new Date() }, ...(scenario ? { scenario } : {}) },
+      })
+    ).filter((row) => !pendingScenarios.has(row.scenario));
     const match = accepted.find((row) => sameHash(row.codeHash, hashCode(this.codeHashKey, row.changeId, code)));
     return match ? { scenario: match.scenario as Scenario, mobile: match.number } : undefined;
   }

@@ -1,4 +1,5 @@
 import type { Context, Next } from 'koa';
+import { ObjectNode, parse, traverse } from '@humanwhocodes/momoa';
 import { randomUUID } from 'node:crypto';
 import { ConnectionError } from 'sequelize';
 import { AuthError, IdentityError, ScimError, UnavailableError } from '../domain/errors';
@@ -18,6 +19,8 @@ export interface AuthInfo {
 export interface RequestState {
   traceId: string;
   org: string;
+  /** Where clients reach the API: PUBLIC_BASE_URL, else what the Host header says. */
+  origin: string;
   family: RouteFamily;
   auth?: AuthInfo;
 }
@@ -57,6 +60,8 @@ export function errorsAndLogs(logger: Logger) {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) {
         respond(ctx, 404, undefined, `No route for ${ctx.method} ${ctx.path}`, 'UAR-10404');
+      } else if (ctx.status === 405 || ctx.status === 501) {
+        respond(ctx, ctx.status, undefined, `${ctx.method} is not supported here; allowed: ${ctx.response.get('Allow') || 'none'}`, 'UAR-10405');
       }
     } catch (error) {
       failure = error;
@@ -122,7 +127,7 @@ function respond(ctx: AppContext, status: number, scimType: string | undefined, 
 
 function httpMessage(status: number): string {
   return (
-    { 400: 'Bad request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not found', 409: 'Conflict', 412: 'Precondition failed', 413: 'Payload too large', 415: 'Unsupported media type', 429: 'Too many requests', 503: 'Service unavailable' }[status] ??
+    { 400: 'Bad request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not found', 405: 'Method not allowed', 409: 'Conflict', 412: 'Precondition failed', 413: 'Payload too large', 415: 'Unsupported media type', 429: 'Too many requests', 503: 'Service unavailable' }[status] ??
     'Internal server error'
   );
 }
@@ -144,9 +149,46 @@ export async function readJson(ctx: AppContext): Promise<unknown> {
   }
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') throw new ScimError(400, 'invalidSyntax', 'The request needs a JSON body');
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch (error) {
     throw new ScimError(400, 'invalidSyntax', `The body is not valid JSON: ${(error as Error).message}`);
   }
+  checkJson(text, body);
+  return body;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * What JSON.parse lets through but no client means: a key given twice (which value wins is
+ * a guess), and text that cannot be stored (NUL, unpaired surrogates).
+ */
+function checkJson(text: string, body: unknown) {
+  traverse(parse(text, { mode: 'json' }), {
+    enter(node) {
+      if (node.type !== 'Object') return;
+      const seen = new Set<string>();
+      for (const member of (node as ObjectNode).members) {
+        const key = member.name.type === 'String' ? member.name.value : String(member.name);
+        if (seen.has(key)) throw new ScimError(400, 'invalidSyntax', `The key "${key}" appears twice in one object`);
+        seen.add(key);
+      }
+    },
+  });
+  const walk = (value: unknown): void => {
+    if (typeof value === 'string') {
+      if (value.includes('\u0000') || LONE_SURROGATE.test(value)) {
+        throw new ScimError(400, 'invalidValue', 'Text may not hold NUL characters or unpaired surrogates');
+      }
+    } else if (Array.isArray(value)) value.forEach(walk);
+    else if (value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) {
+        walk(k);
+        walk(v);
+      }
+    }
+  };
+  walk(body);
 }

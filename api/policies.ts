@@ -5,7 +5,10 @@ import { ScimError } from '../domain/errors';
 
 /** Per-org policy overrides in Postgres; verifications keep the policy they started with. */
 export class PolicyStore {
-  constructor(private readonly defaults: Policy) {}
+  constructor(
+    private readonly defaults: Policy,
+    private readonly providers: string[],
+  ) {}
 
   async get(org: string, tx?: Transaction): Promise<Policy> {
     const row = await OrgPolicyRow.findByPk(org, { transaction: tx });
@@ -15,6 +18,9 @@ export class PolicyStore {
   async patch(org: string, change: PolicyOverride): Promise<Policy> {
     const row = await OrgPolicyRow.findByPk(org);
     const overrides = { ...((row?.overrides as PolicyOverride | undefined) ?? {}), ...change };
+    if (change.smsProvider && !this.providers.includes(change.smsProvider)) {
+      throw new ScimError(400, 'invalidValue', `smsProvider ${change.smsProvider} is not configured here (configured: ${this.providers.join(', ')})`);
+    }
     let policy: Policy;
     try {
       policy = effectivePolicy(this.defaults, overrides);

@@ -15,6 +15,7 @@ import {
   VerificationInput,
   WORKFLOW_TYPE,
   cancel,
+  matchesCode,
   resendCode,
   searchAttributes,
   supersede,
@@ -23,6 +24,13 @@ import {
 
 /** How long a superseded workflow gets to close before it is terminated (worker down). */
 const END_GRACE_MS = 5_000;
+/**
+ * Calls made while a user's row is locked give up fast when Temporal is unreachable, so the
+ * request answers 503 instead of holding the lock through the client's long retries.
+ */
+const CALL_DEADLINE_MS = 5_000;
+/** An Update waits for the commit activity, which retries through short Postgres hiccups. */
+const UPDATE_DEADLINE_MS = 15_000;
 
 /** The API's side of the verification workflows: start, end, and the two Updates. */
 export class Verifications {
@@ -52,12 +60,13 @@ export class Verifications {
         { key: searchAttributes.maskedMobile, value: input.maskedNumber },
       ],
     };
+    const start = () => this.soon(CALL_DEADLINE_MS, () => this.client.workflow.start(WORKFLOW_TYPE, options));
     try {
-      await this.client.workflow.start(WORKFLOW_TYPE, options);
+      await start();
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
       await this.end(input.org, input.userId, input.scenario, 'supersede', { requestId: input.requestId });
-      await this.client.workflow.start(WORKFLOW_TYPE, options);
+      await start();
     }
   }
 
@@ -65,7 +74,7 @@ export class Verifications {
   async end(org: string, userId: string, scenario: Scenario, how: 'supersede' | 'cancel', request: EndRequest): Promise<void> {
     const handle = this.client.workflow.getHandle(verificationWorkflowId(org, userId, scenario));
     try {
-      await handle.signal(how === 'supersede' ? supersede : cancel, request);
+      await this.soon(CALL_DEADLINE_MS, () => handle.signal(how === 'supersede' ? supersede : cancel, request));
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) return;
       throw error;
@@ -87,14 +96,34 @@ export class Verifications {
   /** Validate-code Update; a workflow that has already closed answers `ended`. */
   async validate(org: string, userId: string, scenario: Scenario, request: ValidateCodeRequest): Promise<ValidateCodeResult> {
     return this.update(() =>
-      this.client.workflow.getHandle(verificationWorkflowId(org, userId, scenario)).executeUpdate(validateCode, { args: [request] }),
+      this.soon(UPDATE_DEADLINE_MS, () =>
+        this.client.workflow.getHandle(verificationWorkflowId(org, userId, scenario)).executeUpdate(validateCode, { args: [request] }),
+      ),
     );
+  }
+
+  /** Whether the hash is the live code of this verification; false if it has ended. */
+  async matches(org: string, userId: string, scenario: Scenario, codeHash: string): Promise<boolean> {
+    try {
+      return await this.soon(CALL_DEADLINE_MS, () =>
+        this.client.workflow.getHandle(verificationWorkflowId(org, userId, scenario)).query(matchesCode, codeHash),
+      );
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return false;
+      throw error;
+    }
   }
 
   async resend(org: string, userId: string, scenario: Scenario, request: ResendCodeRequest): Promise<ResendCodeResult> {
     return this.update(() =>
-      this.client.workflow.getHandle(verificationWorkflowId(org, userId, scenario)).executeUpdate(resendCode, { args: [request] }),
+      this.soon(UPDATE_DEADLINE_MS, () =>
+        this.client.workflow.getHandle(verificationWorkflowId(org, userId, scenario)).executeUpdate(resendCode, { args: [request] }),
+      ),
     );
+  }
+
+  private soon<T>(ms: number, call: () => Promise<T>): Promise<T> {
+    return this.client.withDeadline(Date.now() + ms, call);
   }
 
   private async update<T extends { outcome: string }>(call: () => Promise<T>): Promise<T | { outcome: 'ended' }> {

@@ -37,8 +37,33 @@ export function codePolicyOf(policy: Policy): CodePolicy {
   return forTheWorkflow;
 }
 
+/**
+ * Requests for the same user run one after another in this process before they take a
+ * database connection, so a burst on one user waits in memory instead of holding the pool
+ * that every other user needs. Across processes, the user's row lock still orders them.
+ */
+class KeyedQueue {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const result = previous.then(work, work);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return result;
+  }
+}
+
 /** Users and their pending changes: the API's writes, each in one transaction. */
 export class Users {
+  private readonly queue = new KeyedQueue();
+
   constructor(
     private readonly db: Database,
     private readonly verifications: Verifications,
@@ -69,7 +94,11 @@ export class Users {
   }
 
   /** DELETE: the user, their pending changes (cascade) and their running verifications. */
-  async remove(org: string, userId: string, actor: string, requestId: string): Promise<void> {
+  remove(org: string, userId: string, actor: string, requestId: string): Promise<void> {
+    return this.queue.run(`${org}/${userId}`, () => this.removeNow(org, userId, actor, requestId));
+  }
+
+  private async removeNow(org: string, userId: string, actor: string, requestId: string): Promise<void> {
     await this.db.sequelize.transaction(async (tx) => {
       const user = await UserRow.findOne({ where: { id: userId, org }, lock: tx.LOCK.UPDATE, transaction: tx });
       if (!user) throw notFound(userId);
@@ -89,7 +118,7 @@ export class Users {
    * `verifiedMobileNumbers` are recorded as verified.
    */
   async create(org: string, body: unknown, actor: string, requestId: string): Promise<StoredUser> {
-    const doc = readResource(body);
+    const doc = withoutPassword(readResource(body));
     checkResource(doc);
     delete (doc['urn:scim:wso2:schema'] as Record<string, unknown> | undefined)?.verifyMobile;
     const lists = listsOf(doc);
@@ -131,7 +160,11 @@ export class Users {
    * pending rows, the audit rows, the workflows it starts or ends) happens under the user's row
    * lock in one transaction, so concurrent requests for one user line up.
    */
-  async change(request: ChangeRequest): Promise<StoredUser> {
+  change(request: ChangeRequest): Promise<StoredUser> {
+    return this.queue.run(`${request.org}/${request.userId}`, () => this.changeNow(request));
+  }
+
+  private async changeNow(request: ChangeRequest): Promise<StoredUser> {
     const { org, userId, requestId } = request;
     try {
       const result = await this.db.sequelize.transaction(async (tx) => {
@@ -142,7 +175,9 @@ export class Users {
         }
         const pending = await PendingChangeRow.findAll({ where: { org, userId }, transaction: tx });
         const policy = await this.policies.get(org, tx);
-        const { next, touched } = request.compute(structuredClone(user.doc));
+        const computed = request.compute(structuredClone(user.doc));
+        const next = withoutPassword(computed.next);
+        const touched = computed.touched;
         checkResource(next);
 
         const decision = decide({
@@ -226,6 +261,16 @@ export class Users {
       throw error;
     }
   }
+}
+
+/**
+ * This service does not sign anybody in: a password that provisioning clients send along is
+ * accepted (SCIM allows it) and dropped, never stored.
+ */
+function withoutPassword(doc: UserDoc): UserDoc {
+  if (!('password' in doc)) return doc;
+  const { password: _password, ...rest } = doc;
+  return rest;
 }
 
 function userNameTaken(userName: string) {

@@ -3,8 +3,8 @@ import { maskNumber } from './limits';
 
 export { maskNumber };
 
-/** Characters people write inside phone numbers that carry no meaning. */
-const SEPARATORS = /[\s\-.()[\]]/g;
+/** Characters people write inside phone numbers that carry no meaning (ASCII only). */
+const SEPARATORS = /[ \-.()[\]]/g;
 const PLAUSIBLE = /^\+?[0-9]{4,20}$/;
 
 /**
@@ -44,7 +44,13 @@ export function indexOfNumber(list: readonly string[], number: string): number {
   return list.findIndex((entry) => sameNumber(entry, number));
 }
 
-/** `list` without entries that are the same number as an earlier entry. */
+/** `list` without entries that are the same number as an earlier entry (linear time). */
 export function uniqueNumbers(list: readonly string[]): string[] {
-  return list.filter((entry, index) => indexOfNumber(list, entry) === index);
+  const seen = new Set<string>();
+  return list.filter((entry) => {
+    const key = normalizeNumber(entry) ?? entry;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }

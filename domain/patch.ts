@@ -103,7 +103,22 @@ export function applyPatch(current: UserDoc, body: unknown): PatchResult {
   const doc = structuredClone(current);
   const touched = new Set<string>();
   operations.forEach((operation, index) => applyOperation(doc, operation, index, touched));
+  dropValuelessEntries(doc);
   return { doc, touched };
+}
+
+/**
+ * A phone number or email whose `value` was removed or set to null is no value at all: the
+ * entry goes (so `remove phoneNumbers[type eq "mobile"].value` removes the primary mobile).
+ */
+function dropValuelessEntries(doc: UserDoc) {
+  for (const attr of CORE_USER_SCHEMA.attributes) {
+    const list = doc[attr.name];
+    if (!attr.multiValued || !Array.isArray(list) || !findAttr(attr.subAttributes ?? [], 'value')) continue;
+    const kept = list.filter((item) => !isObject(item) || (item.value !== undefined && item.value !== null));
+    if (kept.length > 0) doc[attr.name] = kept;
+    else delete doc[attr.name];
+  }
 }
 
 function applyOperation(doc: UserDoc, operation: unknown, index: number, touched: Set<string>) {
@@ -304,7 +319,7 @@ function setSub(target: Record<string, unknown>, op: OpName, attr: AttrDef, sub:
     delete target[sub.name];
     return;
   }
-  const probe = coerceValue({ ...attr, multiValued: false }, { ...target, [sub.name]: value }, path) as Record<string, unknown>;
+  const probe = coerceValue({ ...attr, multiValued: false }, { ...target, [sub.name]: value }, attr.name) as Record<string, unknown>;
   // Coercing the whole item re-checks rules that span sub-attributes (a mobile's number).
   target[sub.name] = probe[sub.name];
 }

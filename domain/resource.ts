@@ -17,6 +17,11 @@ import {
 export type UserDoc = Record<string, unknown>;
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
+/** A user's number lists stay short: the rules compare them pairwise. */
+export const MAX_NUMBERS = 50;
+/** Multi-valued attributes (emails, phoneNumbers, ...) hold at most this many values. */
+export const MAX_VALUES = 100;
+
 export const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -34,6 +39,7 @@ export function coerceValue(attr: AttrDef, value: unknown, where: string): unkno
   if (attr.numberList) return coerceNumberList(value, where);
   if (attr.multiValued) {
     const items = Array.isArray(value) ? value : [value];
+    if (items.length > MAX_VALUES) throw invalidValue(`${where} may hold at most ${MAX_VALUES} values`);
     return items.map((item, i) => coerceSingle(attr, item, `${where}[${i}]`)).filter((v) => v !== undefined);
   }
   return coerceSingle(attr, value, where);
@@ -72,7 +78,7 @@ function coerceComplex(attr: AttrDef, value: Record<string, unknown>, where: str
     const coerced = coerceSingle(sub, raw, `${where}.${sub.name}`);
     if (coerced !== undefined && raw !== null) out[sub.name] = coerced;
   }
-  if (attr.name === 'phoneNumbers' && isMobileEntry(out)) {
+  if (attr.name === 'phoneNumbers' && isMobileEntry(out) && out.value !== undefined) {
     requireNumber(out.value, `${where}.value`);
   }
   return out;
@@ -88,6 +94,7 @@ export function coerceNumberList(value: unknown, where: string): string[] {
         : undefined;
   if (!parts) throw invalidValue(`${where} must be a comma-separated string or an array of strings`);
   const numbers = parts.map((p) => p.trim()).filter((p) => p !== '');
+  if (numbers.length > MAX_NUMBERS) throw invalidValue(`${where} may hold at most ${MAX_NUMBERS} numbers`);
   numbers.forEach((n) => requireNumber(n, where));
   return uniqueNumbers(numbers);
 }

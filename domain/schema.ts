@@ -91,7 +91,7 @@ export const CORE_USER_SCHEMA: SchemaDef = {
     str('locale', "The User's default location for localizing output."),
     str('timezone', "The User's time zone in IANA format."),
     { name: 'active', type: 'boolean', description: "The User's administrative status." },
-    str('password', "The User's cleartext password, never returned.", {
+    str('password', 'Accepted and dropped: this service signs nobody in and stores no password.', {
       mutability: 'writeOnly',
       returned: 'never',
     }),

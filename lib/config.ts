@@ -15,6 +15,7 @@ export const envSchema = z.object({
   NODE_ENV: z.string().optional(),
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   HOST: z.string().default('127.0.0.1'),
+  PUBLIC_BASE_URL: z.string().url().optional(),
   DATA_DIR: z.string().default(join(REPO_ROOT, '.data')),
   DATABASE_URL: z.string().url().optional(),
   TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'host:port').optional(),
@@ -49,6 +50,8 @@ export interface Config {
   production: boolean;
   port: number;
   host: string;
+  /** The origin clients reach the API at (for Location and meta.location); else the Host header. */
+  publicBaseUrl?: string;
   dataDir: string;
   databaseUrl?: string;
   /** `devPort`/`uiPort`: where `npm start` runs the dev server when no address is given. */
@@ -82,6 +85,8 @@ function policyFromEnv(env: NodeJS.ProcessEnv, smsProvider: string | undefined):
     const raw = env[name];
     if (raw === undefined) continue;
     const kind = typeof (BUILT_IN_POLICY as Record<string, unknown>)[key];
+    if (kind === 'boolean' && !/^(true|false)$/.test(raw)) throw new ConfigError(`${name} must be true or false, not "${raw}"`);
+    if (kind === 'number' && !/^[0-9]+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, not "${raw}"`);
     merged[key] = kind === 'number' ? Number(raw) : kind === 'boolean' ? raw === 'true' : raw;
   }
   const parsed = policySchema.safeParse(merged);
@@ -151,6 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     production,
     port: e.PORT,
     host: e.HOST,
+    publicBaseUrl: e.PUBLIC_BASE_URL?.replace(/\/+$/, ''),
     dataDir,
     databaseUrl: e.DATABASE_URL,
     temporal: {

@@ -60,7 +60,7 @@ export function defaultSmsProviders(config: Config): Partial<Record<string, SmsP
  */
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const { config, logger } = opts;
-  routeTemporalLogs(logger, config.logLevel === 'debug' || config.logLevel === 'trace' ? 'DEBUG' : 'INFO');
+  routeTemporalLogs(logger, config.logLevel === 'debug' || config.logLevel === 'trace' ? 'DEBUG' : 'WARN');
   const db = connectDatabase(opts.databaseUrl, { dataKeys: config.payloadKeys });
   const applied = await migrate(db);
   trackPendingChanges(() => PendingChangeRow.count({ where: { expiresAt: { [Op.gt]: new Date() } } }));
@@ -70,6 +70,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const connection = await Connection.connect({ address: opts.temporalAddress });
   const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
   const stops: (() => Promise<void>)[] = [];
+  const smsProviders = opts.smsProviders ?? defaultSmsProviders(config);
 
   if (opts.worker !== false) {
     const nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress });
@@ -82,7 +83,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       activities: createActivities({
         db,
         codeHashKey: config.codeHashKey,
-        smsProviders: opts.smsProviders ?? defaultSmsProviders(config),
+        smsProviders,
         logger: logger.child({ part: 'worker' }),
       }),
     });
@@ -111,6 +112,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
             })
           : devVerifier(config.auth.devSecret),
       logger: logger.child({ part: 'api' }),
+      smsProviders: Object.keys(smsProviders),
     });
     const server: Server = await new Promise((resolve) => {
       const s = app.listen(config.port, config.host, () => resolve(s));

@@ -97,6 +97,12 @@ export const supersede = defineSignal<[EndRequest]>('supersede');
 /** The pending change was withdrawn (number set back, removed, or committed another way). */
 export const cancel = defineSignal<[EndRequest]>('cancel');
 export const state = defineQuery<VerificationState>('state');
+/**
+ * Whether a code hash is the live code's, without counting a try: the API asks it when one
+ * code must be matched against two pending changes, so that the right code for one is not a
+ * wrong try for the other. Only the API holds hashes; nothing outside learns anything new.
+ */
+export const matchesCode = defineQuery<boolean, [string]>('matchesCode');
 
 export const searchAttributes = {
   orgName: defineSearchAttributeKey('OrgName', 'KEYWORD'),

@@ -20,6 +20,7 @@ import {
   VerificationInput,
   VerificationResult,
   cancel,
+  matchesCode,
   resendCode,
   searchAttributes,
   state,
@@ -242,6 +243,8 @@ export async function mobileVerification(input: VerificationInput): Promise<Veri
   // transaction; the workflow only has to stop.
   setHandler(supersede, () => endFromOutside('superseded'));
   setHandler(cancel, () => endFromOutside('cancelled'));
+
+  setHandler(matchesCode, (codeHash) => !ended && !!code && !code.dead && Date.now() <= code.expiresAt && code.hash === codeHash);
 
   setHandler(state, () => ({
     scenario: input.scenario,

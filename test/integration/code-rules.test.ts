@@ -73,7 +73,7 @@ describe('code rules', () => {
     expect(answers).toEqual([
       'The code is not valid; 2 tries left',
       'The code is not valid; 1 try left',
-      'The code is not valid; 0 tries left',
+      'The code is not valid, and it takes no more tries; ask for a new one with resend-code',
     ]);
     const late = await c.validate(c.code);
     expect(late.status).toBe(400);

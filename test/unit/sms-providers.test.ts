@@ -278,7 +278,7 @@ describe('SMS configuration', () => {
       PAYLOAD_KEYS: newPayloadKey('p1'),
       DATA_DIR: dir(),
     };
-    expect(() => loadConfig({ ...production, SMS_PROVIDER: 'outbox' })).toThrowError(/SMS_PROVIDER=outbox is not allowed/);
+    expect(() => loadConfig({ ...production, SMS_PROVIDER: 'outbox' })).toThrowError(/the outbox is for development/);
     expect(loadConfig({ ...production, SMS_PROVIDER: 'aws-sns' }).policyDefaults.smsProvider).toBe('aws-sns');
   });
 });
