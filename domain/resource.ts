@@ -74,9 +74,9 @@ function coerceComplex(attr: AttrDef, value: Record<string, unknown>, where: str
   for (const [key, raw] of Object.entries(value)) {
     const sub = findAttr(attr.subAttributes ?? [], key);
     if (!sub) throw invalidValue(`${where}: unknown sub-attribute "${key}"`);
-    if (isIgnoredOnInput(sub)) continue;
-    const coerced = coerceSingle(sub, raw, `${where}.${sub.name}`);
-    if (coerced !== undefined && raw !== null) out[sub.name] = coerced;
+    // null unassigns (RFC 7644 §3.5.2): the sub-attribute is left out.
+    if (isIgnoredOnInput(sub) || raw === null) continue;
+    out[sub.name] = coerceSingle(sub, raw, `${where}.${sub.name}`);
   }
   if (attr.name === 'phoneNumbers' && isMobileEntry(out) && out.value !== undefined) {
     requireNumber(out.value, `${where}.value`);

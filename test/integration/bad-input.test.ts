@@ -53,6 +53,11 @@ describe('bad input on SCIM routes: a precise 4xx and nothing applied', () => {
     ['another media type', () => h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, { token: admin, raw: 'a=b', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } }), 415, undefined],
     ['a stale If-Match', () => h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, { token: admin, body: patchOf({ op: 'replace', path: 'displayName', value: 'E' }), headers: { 'If-Match': 'W/"999"' } }), 412, undefined],
     ['an unknown user', () => h.call('PATCH', `/t/${org}/scim2/Users/not-a-user`, { token: admin, body: patchOf({ op: 'replace', path: 'displayName', value: 'E' }) }), 404, undefined],
+    ['a NUL character', () => h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, { token: admin, body: patchOf({ op: 'replace', path: 'displayName', value: 'nul\u0000byte' }) }), 400, 'invalidValue'],
+    ['an unpaired surrogate', () => h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, { token: admin, raw: '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"displayName","value":"\\ud800"}]}' }), 400, 'invalidValue'],
+    ['a key given twice', () => h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, { token: admin, raw: '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"remove","op":"replace","path":"displayName","value":"A"}]}' }), 400, 'invalidSyntax'],
+    ['a number list longer than 50', () => h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, { token: admin, body: patchOf({ op: 'add', path: 'urn:scim:wso2:schema:mobileNumbers', value: Array.from({ length: 20_000 }, (_, i) => `07${String(i).padStart(8, '0')}`).join(',') }) }), 400, 'invalidValue'],
+    ['a method the route does not have', () => h.call('DELETE', `/t/${org}/scim2/Me`, { token: admin }), 405, undefined],
   ];
 
   it.each(cases)('%s', async (_name, send, status, scimType) => {
@@ -136,6 +141,12 @@ describe('bad input on the identity API', () => {
     expect(r.status).toBe(400);
     expect(r.body.code).toBe(code);
     expect(r.body.traceId).toBe(r.headers.get('x-trace-id'));
+  });
+
+  it('validate-code with a key given twice', async () => {
+    const r = await h.call('POST', `/t/${org}/api/identity/user/v1.0/me/validate-code`, { token: self, raw: '{"code":"123456","code":"654321"}' });
+    expect(r.status).toBe(400);
+    expect(r.body.code).toBe('UAR-10000');
   });
 
   it('validate-code with invalid JSON', async () => {

@@ -163,6 +163,14 @@ describe('policy per org', () => {
     expect((await h.call('GET', `/t/${org}/api/server/v1/mobile-verification/policy`, { token: admin })).body.codeLength).toBe(6);
   });
 
+  it('refuses an SMS provider that this deployment has not configured', async () => {
+    const org = freshOrg();
+    const admin = await h.token(org, 'admin', ADMIN_SCOPES);
+    const r = await h.call('PATCH', `/t/${org}/api/server/v1/mobile-verification/policy`, { token: admin, body: { smsProvider: 'http' } });
+    expect(r.status).toBe(400);
+    expect(r.body.description ?? r.body.detail).toMatch(/not configured/);
+  });
+
   it('a new code length applies to verifications started afterwards', async () => {
     const u = await user();
     await h.call('PATCH', `/t/${u.org}/api/server/v1/mobile-verification/policy`, { token: u.admin, body: { codeLength: 8 } });

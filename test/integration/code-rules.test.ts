@@ -83,6 +83,16 @@ describe('code rules', () => {
     expect((await c.validate(h.codeFor('0123400003'))).status).toBe(200);
   });
 
+  it('strings that cannot be codes are refused as malformed and use no try', async () => {
+    const c = await pendingChange('0123400006');
+    for (const notACode of ['1', '٠١٢٣٤٥', '12 34 5678 901', '12345!']) {
+      const r = await c.validate(notACode);
+      expect(r.status).toBe(400);
+      expect(r.body.code).toBe('UAR-10000');
+    }
+    expect((await c.validate(wrongFor(c.code))).body.description).toBe('The code is not valid; 2 tries left');
+  });
+
   it('a wrong try changes nothing: the user, the pending number and the version stay', async () => {
     const c = await pendingChange('0123400004');
     const before = (await c.get()).body;

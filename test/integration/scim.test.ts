@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UserRow } from '../../db';
 import { verificationWorkflowId } from '../../domain/scenarios';
 import { ENTERPRISE_USER, LIST_RESPONSE, PATCH_OP, WSO2_USER } from '../../domain/schema';
 import { ADMIN_SCOPES, Harness, eventually, freshOrg, startHarness } from '../support/harness';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ env: { PUBLIC_BASE_URL: 'https://id.example.test/' } });
 });
 afterAll(async () => {
   await h?.stop();
@@ -73,6 +74,22 @@ describe('dialects real clients send', () => {
     const u = await o.create('alice', { name: { givenName: 'Alice', familyName: 'Liddell' } });
     const r = await o.call('PATCH', `/Users/${u.id}`, patchOf({ op: 'replace', value: { 'name.givenName': 'Robert' } }));
     expect(r.body.name).toEqual({ givenName: 'Robert', familyName: 'Liddell' });
+  });
+
+  it('a password sent along is accepted and never stored', async () => {
+    const o = await orgWithAdmin();
+    const u = await o.create('pat', { password: 'S3cret-Passw0rd!' });
+    expect(u.password).toBeUndefined();
+    await o.call('PATCH', `/Users/${u.id}`, patchOf({ op: 'replace', path: 'password', value: 'An0ther!' }));
+    const row = await UserRow.findByPk(u.id);
+    expect(JSON.stringify(row!.doc)).not.toMatch(/S3cret|An0ther/);
+  });
+
+  it('links use PUBLIC_BASE_URL, not the Host header', async () => {
+    const o = await orgWithAdmin();
+    const u = await o.create('hal');
+    const r = await h.call('GET', `/t/${o.org}/scim2/Users/${u.id}`, { token: o.admin, headers: { Host: 'evil.example' } });
+    expect(r.body.meta.location).toBe(`https://id.example.test/t/${o.org}/scim2/Users/${u.id}`);
   });
 
   it('a full PUT that repeats the current user changes nothing and sends no SMS', async () => {

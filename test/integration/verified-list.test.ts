@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditEventRow } from '../../db';
 import { verificationWorkflowId } from '../../domain/scenarios';
 import { ENTERPRISE_USER, PATCH_OP, WSO2_USER } from '../../domain/schema';
 import { ADMIN_SCOPES, Harness, eventually, freshOrg, startHarness } from '../support/harness';
@@ -195,6 +196,23 @@ describe('both scenarios pending at once', () => {
     const me = (await u.me('GET')).body;
     expect(me.phoneNumbers).toEqual([{ type: 'mobile', value: '0199999999' }]);
     expect(me[WSO2_USER]).toMatchObject({ verifiedMobileNumbers: '0111111111,0123456789', phoneVerified: true });
+  });
+
+  it('without a scenario, the right code of one change is no wrong try for the other, and a retry succeeds again', async () => {
+    const u = await bob();
+    await u.me('PATCH', setVerified('0111111111,0123456789'));
+    await u.me('PATCH', { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '0199999998' }] });
+    const primaryCode = await eventually(() => h.codeFor('0199999998', u.id));
+    await eventually(() => h.codeFor('0123456789', u.id));
+    const first = await u.code('validate-code', { code: primaryCode, properties: [] });
+    expect(first.body).toEqual({ scenario: PRIMARY, mobile: '0199999998' });
+    const retry = await u.code('validate-code', { code: primaryCode, properties: [] });
+    expect(retry.status).toBe(200);
+    expect(retry.body).toEqual({ scenario: PRIMARY, mobile: '0199999998' });
+    const events = (await AuditEventRow.findAll({ where: { userId: u.id } })).map((e) => e.event);
+    expect(events).not.toContain('attempt_failed');
+    const listCode = h.codeFor('0123456789', u.id);
+    expect((await u.code('validate-code', { code: listCode, properties: [] })).body).toEqual({ scenario: LIST, mobile: '0123456789' });
   });
 
   it('one request that changes the primary to N and adds N to the list starts one verification for both', async () => {

@@ -48,6 +48,8 @@ describe('configuration', () => {
     [{ TEMPORAL_ADDRESS: 'no-port' }, /TEMPORAL_ADDRESS/],
     [{ POLICY_CODE_LENGTH: '2' }, /codeLength/],
     [{ SMS_PROVIDER: 'pigeon' }, /SMS_PROVIDER/],
+    [{ POLICY_ENABLED: 'TRUE' }, /POLICY_ENABLED must be true or false/],
+    [{ POLICY_CODE_TTL: '5m' }, /POLICY_CODE_TTL must be a whole number/],
   ])('refuses %o with a message naming the setting', (env, message) => {
     expect(() => loadConfig({ ...env, DATA_DIR: dir() })).toThrowError(ConfigError);
     expect(() => loadConfig({ ...env, DATA_DIR: dir() })).toThrowError(message);

@@ -12,7 +12,7 @@ describe('number identity', () => {
     expect(normalizeNumber(raw)).toBe(normalized);
   });
 
-  it.each([['123'], ['+'], ['abc1234'], ['01234567890123456789012'], ['٠١٢٣٤٥٦٧٨٩'], ['12+345678'], ['']])(
+  it.each([['0123\u00a0456789'], ['0123\u2009456789'], ['0123\n456789'], ['123'], ['+'], ['abc1234'], ['01234567890123456789012'], ['٠١٢٣٤٥٦٧٨٩'], ['12+345678'], ['']])(
     'refuses %s',
     (raw) => {
       expect(normalizeNumber(raw)).toBeUndefined();

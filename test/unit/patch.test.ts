@@ -97,6 +97,18 @@ describe('PATCH engine: paths', () => {
       [{ type: 'mobile', value: '0111111111' }],
     ],
     [
+      'remove of the mobile value removes the entry',
+      { op: 'remove', path: 'phoneNumbers[type eq "mobile"].value' },
+      (d) => d.phoneNumbers,
+      [{ type: 'work', value: '0222222222' }],
+    ],
+    [
+      'replace of the mobile value with null removes the entry',
+      { op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: null },
+      (d) => d.phoneNumbers,
+      [{ type: 'work', value: '0222222222' }],
+    ],
+    [
       'remove of the primary mobile',
       { op: 'remove', path: 'phoneNumbers[type eq "mobile"]' },
       (d) => d.phoneNumbers,
