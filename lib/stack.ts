@@ -60,7 +60,7 @@ export function defaultSmsProviders(config: Config): Partial<Record<string, SmsP
  */
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const { config, logger } = opts;
-  routeTemporalLogs(logger, config.logLevel === 'debug' || config.logLevel === 'trace' ? 'DEBUG' : 'WARN');
+  routeTemporalLogs(logger, config.logLevel === 'debug' || config.logLevel === 'trace' ? 'DEBUG' : 'INFO');
   const db = connectDatabase(opts.databaseUrl, { dataKeys: config.payloadKeys });
   const applied = await migrate(db);
   trackPendingChanges(() => PendingChangeRow.count({ where: { expiresAt: { [Op.gt]: new Date() } } }));

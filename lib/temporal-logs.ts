@@ -14,6 +14,10 @@ export function routeTemporalLogs(logger: Logger, level: LogLevel = 'WARN'): voi
   Runtime.install({
     logger: new DefaultLogger(level, ({ level: lvl, message, meta }) => {
       const method = lvl === 'ERROR' ? 'error' : lvl === 'WARN' ? 'warn' : lvl === 'INFO' ? 'info' : 'debug';
+      // The worker's own chatter (state changes, bundle reports) only from WARN up; workflow
+      // lines (a verification ended, why an SMS failed) at every level.
+      const fromWorkflow = meta?.sdkComponent === 'workflow' || meta?.sdkComponent === 'activity';
+      if (!fromWorkflow && (method === 'info' || method === 'debug') && level !== 'DEBUG') return;
       target[method]({ ...(meta ?? {}) }, message);
     }),
     // The SDK core's own (Rust) lines come through the same logger instead of raw stderr.

@@ -15,7 +15,7 @@ async function main() {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   // Before anything creates the Temporal runtime (the dev server launcher does).
-  routeTemporalLogs(logger);
+  routeTemporalLogs(logger, 'INFO');
   const say = (line: string) => process.stderr.write(`${line}\n`);
 
   const postgres = await resolvePostgres({ databaseUrl: config.databaseUrl, database: 'mobile_verify', dataDir: join(config.dataDir, 'pg') });

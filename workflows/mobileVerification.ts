@@ -104,6 +104,7 @@ export async function mobileVerification(input: VerificationInput): Promise<Veri
     if (ended) return;
     ended = final;
     setStatus(final);
+    log.info('verification ended', { ...ref, traceId: input.requestId, status: final, codesSent: sends, wrongTries });
   };
   const endFromOutside = (final: 'superseded' | 'cancelled') => {
     finish(final);
@@ -151,7 +152,7 @@ export async function mobileVerification(input: VerificationInput): Promise<Veri
       const cause = error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause : undefined;
       const permanent = cause?.type === PERMANENT_SMS_FAILURE;
       const retryAfterSeconds = cause?.type === SMS_RATE_LIMITED ? Number(cause.details?.[0] ?? 60) : undefined;
-      log.warn('SMS not sent', { ...ref, permanent, rateLimited: retryAfterSeconds !== undefined });
+      log.warn('SMS not sent', { ...ref, traceId: requestId, permanent, rateLimited: retryAfterSeconds !== undefined });
       code = undefined;
       setStatus('send_failed');
       const detail = retryAfterSeconds === undefined ? { permanent } : { permanent, rateLimited: true };

@@ -16,11 +16,11 @@ function value(text: string, name: string, labels: string): number {
 }
 
 describe('/metrics', () => {
-  it('counts one flow: started 1, verified 1, one code sent, one wrong try', async () => {
+  it('counts one flow: started 1, verified 1, one code sent, one wrong try; logs carry the trace id', async () => {
     const org = freshOrg();
     const admin = await h.token(org, 'admin', ADMIN_SCOPES);
     const id = (await h.call('POST', `/t/${org}/scim2/Users`, { token: admin, body: { userName: 'mia', phoneNumbers: [{ type: 'mobile', value: '0111111111' }] } })).body.id;
-    await h.call('PATCH', `/t/${org}/scim2/Users/${id}`, {
+    const patched = await h.call('PATCH', `/t/${org}/scim2/Users/${id}`, {
       token: admin,
       body: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '0123456783' }] },
     });
@@ -46,5 +46,13 @@ describe('/metrics', () => {
     expect(text).toMatch(/mv_http_request_duration_seconds_bucket\{le="0.15",method="PATCH",route="\/t\/:org\/scim2\/Users\/:id",status="200"\}/);
     expect(text).not.toContain('0123456783');
     expect(text).not.toContain(code);
+
+    // The workflow's own log line carries the trace id of the request that started it.
+    const ended = await eventually(() => {
+      const line = h.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'verification ended' && l.userId === id);
+      expect(line).toBeDefined();
+      return line;
+    });
+    expect(ended).toMatchObject({ status: 'verified', org, traceId: patched.headers.get('x-trace-id') });
   });
 });
