@@ -63,7 +63,7 @@ export interface Harness {
  * on their own task queue and outbox file, reached over HTTP on a loopback port.
  */
 export async function startHarness(
-  opts: { policy?: Partial<Policy>; smsProviders?: Record<string, SmsProvider>; env?: Record<string, string> } = {},
+  opts: { policy?: Partial<Policy>; smsProviders?: Record<string, SmsProvider>; env?: Record<string, string>; worker?: boolean } = {},
 ): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'mv-test-'));
   const config = loadConfig({
@@ -84,6 +84,7 @@ export async function startHarness(
     temporalAddress: inject('temporalAddress'),
     workflowBundle: { codePath: inject('workflowBundlePath') },
     smsProviders: opts.smsProviders,
+    worker: opts.worker,
   });
   const url = stack.url!;
 
