@@ -22,7 +22,7 @@ import { MAX_RESULTS, listResponse, schemaDoc, schemaDocs, serviceProviderConfig
 import { matchesUser, parseListFilter, project } from './query';
 import { etagOf, locationOf, toScim } from './representation';
 import { Verifications } from './temporal';
-import { StoredUser, Users } from './users';
+import { ChangeRequest, StoredUser, Users } from './users';
 
 export interface AppDeps {
   config: Pick<Config, 'codeHashKey' | 'policyDefaults' | 'temporal' | 'auth' | 'payloadKeys' | 'codecCorsOrigins' | 'validatePerIpPerMinute' | 'publicBaseUrl'>;
@@ -191,40 +191,31 @@ async function getUser(ctx: AppContext, { users }: Services, userId: string) {
   sendUser(ctx, await users.get(ctx.state.org, userId));
 }
 
-async function putUser(ctx: AppContext, { users }: Services, userId: string, via: 'admin' | 'self') {
-  const body = await readJson(ctx);
-  const next = readResource(body);
-  sendUser(
-    ctx,
-    await users.change({
-      org: ctx.state.org,
-      userId,
-      via,
-      actor: ctx.state.auth!.sub,
-      requestId: ctx.state.traceId,
-      ifMatch: ctx.get('If-Match') || undefined,
-      compute: () => ({ next, touched: 'all' }),
-    }),
-  );
+async function putUser(ctx: AppContext, services: Services, userId: string, via: 'admin' | 'self') {
+  const next = readResource(await readJson(ctx));
+  await changeUser(ctx, services, userId, via, () => ({ next, touched: 'all' }));
 }
 
-async function patchUser(ctx: AppContext, { users }: Services, userId: string, via: 'admin' | 'self') {
+async function patchUser(ctx: AppContext, services: Services, userId: string, via: 'admin' | 'self') {
   const body = await readJson(ctx);
-  sendUser(
-    ctx,
-    await users.change({
-      org: ctx.state.org,
-      userId,
-      via,
-      actor: ctx.state.auth!.sub,
-      requestId: ctx.state.traceId,
-      ifMatch: ctx.get('If-Match') || undefined,
-      compute: (current) => {
-        const { doc, touched } = applyPatch(current, body);
-        return { next: doc, touched };
-      },
-    }),
-  );
+  await changeUser(ctx, services, userId, via, (current) => {
+    const { doc, touched } = applyPatch(current, body);
+    return { next: doc, touched };
+  });
+}
+
+/** PUT and PATCH differ only in how they compute the asked-for user; the rules are shared. */
+async function changeUser(ctx: AppContext, { users }: Services, userId: string, via: 'admin' | 'self', compute: ChangeRequest['compute']) {
+  const changed = await users.change({
+    org: ctx.state.org,
+    userId,
+    via,
+    actor: ctx.state.auth!.sub,
+    requestId: ctx.state.traceId,
+    ifMatch: ctx.get('If-Match') || undefined,
+    compute,
+  });
+  sendUser(ctx, changed);
 }
 
 // --- Identity API ------------------------------------------------------------------------------

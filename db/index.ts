@@ -99,6 +99,19 @@ export async function smsWait(sequelize: Sequelize, org: string, userId: string,
   return 0;
 }
 
+/** A phone number column, sealed at rest (see ./sealed). */
+function sealedNumber() {
+  return {
+    type: DataTypes.TEXT,
+    get(this: Model) {
+      return open(this.getDataValue('number'));
+    },
+    set(this: Model, value: string) {
+      this.setDataValue('number', seal(value));
+    },
+  };
+}
+
 export interface Database {
   sequelize: Sequelize;
   close(): Promise<void>;
@@ -142,15 +155,7 @@ export function connectDatabase(url: string, opts: { poolMax?: number; dataKeys?
       org: DataTypes.TEXT,
       userId: DataTypes.TEXT,
       scenario: DataTypes.TEXT,
-      number: {
-        type: DataTypes.TEXT,
-        get(this: Model) {
-          return open(this.getDataValue('number'));
-        },
-        set(this: Model, value: string) {
-          this.setDataValue('number', seal(value));
-        },
-      },
+      number: sealedNumber(),
       alsoVerifiedList: DataTypes.BOOLEAN,
       workflowId: DataTypes.TEXT,
       requestId: DataTypes.TEXT,
@@ -165,15 +170,7 @@ export function connectDatabase(url: string, opts: { poolMax?: number; dataKeys?
       org: DataTypes.TEXT,
       userId: DataTypes.TEXT,
       scenario: DataTypes.TEXT,
-      number: {
-        type: DataTypes.TEXT,
-        get(this: Model) {
-          return open(this.getDataValue('number'));
-        },
-        set(this: Model, value: string) {
-          this.setDataValue('number', seal(value));
-        },
-      },
+      number: sealedNumber(),
       codeHash: DataTypes.TEXT,
       acceptedUntil: DataTypes.DATE,
       createdAt: DataTypes.DATE,
