@@ -49,9 +49,9 @@ up_to_date() {
   for exe in $exes; do [[ -x "$VENV/bin/$exe" ]] || return 1; done
 }
 
-todo=()
-for p in "${profiles[@]}"; do up_to_date "$p" || todo+=("$p"); done
-[[ ${#todo[@]} -eq 0 ]] && exit 0
+missing=()
+for p in "${profiles[@]}"; do up_to_date "$p" || missing+=("$p"); done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
 
 mkdir -p "$TOOLS"
 # One installer at a time (e.g. two test runs starting together).
@@ -59,9 +59,9 @@ if command -v flock >/dev/null 2>&1; then
   exec 9>"$TOOLS/.setup.lock"
   flock 9
   still=()
-  for p in "${todo[@]}"; do up_to_date "$p" || still+=("$p"); done
+  for p in "${missing[@]}"; do up_to_date "$p" || still+=("$p"); done
   [[ ${#still[@]} -eq 0 ]] && exit 0
-  todo=("${still[@]}")
+  missing=("${still[@]}")
 fi
 
 LOG="$TOOLS/setup.log"
@@ -80,7 +80,7 @@ if [[ ! -x "$PY" ]]; then
   fi
 fi
 
-for p in "${todo[@]}"; do
+for p in "${missing[@]}"; do
   spec="$(pins_for "$p")"; reqs="${spec%%|*}"
   warn "installing $reqs into .tools/venv"
   # shellcheck disable=SC2086 # reqs is a space-separated list on purpose
