@@ -93,7 +93,7 @@ export function createApp(deps: AppDeps): Koa {
   const services: Services = {
     validateLimiter: new WindowLimiter(deps.config.validatePerIpPerMinute, 60_000),
     users: new Users(deps.db, verifications, policies),
-    codes: new Codes(verifications, deps.config.codeHashKey),
+    codes: new Codes(verifications, deps.config.codeHashKey, deps.logger),
     policies,
     deps,
   };

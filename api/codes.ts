@@ -4,6 +4,7 @@ import { AcceptedCodeRow, PendingChangeRow } from '../db';
 import { hashCode, sameHash } from '../domain/codes';
 import { IdentityError } from '../domain/errors';
 import { Scenario, isScenario } from '../domain/scenarios';
+import type { Logger } from '../lib/logger';
 import type { Verifications } from './temporal';
 
 const property = z.object({ key: z.string().max(100), value: z.string().max(200) });
@@ -44,6 +45,7 @@ export class Codes {
   constructor(
     private readonly verifications: Verifications,
     private readonly codeHashKey: Buffer,
+    private readonly logger: Logger,
   ) {}
 
   private pending(caller: CodeCaller, scenario: Scenario | undefined) {
@@ -101,7 +103,19 @@ export class Codes {
       throw new IdentityError(400, '18002', 'Expired code', 'The code has expired; ask for a new one with resend-code');
     }
     // Every change ended while the request was on its way (committed by a parallel request?).
-    return (await this.alreadyAccepted(caller, scenario, code, new Set())) ?? this.noneFor(scenario);
+    const accepted = await this.alreadyAccepted(caller, scenario, code, new Set());
+    if (accepted) return accepted;
+    await this.dropOrphans(rows);
+    return this.noneFor(scenario);
+  }
+
+  /**
+   * Pending rows whose workflow has ended without taking them along (the API died between
+   * ending an old workflow and committing): nothing can verify them any more, so they go.
+   */
+  private async dropOrphans(rows: PendingChangeRow[]) {
+    const dropped = await PendingChangeRow.destroy({ where: { id: rows.map((r) => r.id) } });
+    if (dropped > 0) this.logger.warn({ dropped, changeIds: rows.map((r) => r.id) }, 'pending changes without a workflow removed');
   }
 
   /** The accepted code of a change of a scenario with nothing newer pending, while it is valid. */
@@ -140,6 +154,7 @@ export class Codes {
         if (result.permanent) throw new IdentityError(400, 'MV-40010', 'SMS refused', 'The SMS provider refused this number');
         throw new IdentityError(503, 'MV-50310', 'SMS unavailable', 'The SMS could not be sent; try again shortly', 30);
       default:
+        await this.dropOrphans([row]);
         return this.noneFor(scenario);
     }
   }

@@ -149,6 +149,24 @@ describe('rules of a pending change', () => {
   });
 });
 
+describe('a pending change whose workflow is gone', () => {
+  it('is removed when the user tries a code for it, and no longer shows as pending', async () => {
+    const u = await user();
+    await u.asAdmin('PATCH', setMobile('0122334455'));
+    const code = await u.codeFor('0122334455');
+    // What a crash between ending the workflow and committing leaves behind.
+    await h.client.workflow.getHandle(verificationWorkflowId(u.org, u.id, PRIMARY)).terminate('drill: workflow gone');
+    expect((await u.asAdmin('GET')).body[ENTERPRISE_USER]).toEqual({ pendingMobileNumber: '0122334455' });
+    const r = await u.validate(code);
+    expect(r.status).toBe(400);
+    expect(r.body.code).toBe('UAR-10011');
+    expect((await u.asAdmin('GET')).body[ENTERPRISE_USER]).toBeUndefined();
+    const again = await u.asAdmin('PATCH', setMobile('0122334455'));
+    expect(again.body[ENTERPRISE_USER]).toEqual({ pendingMobileNumber: '0122334455' });
+    await eventually(() => expect(u.sms()).toHaveLength(2));
+  });
+});
+
 describe('policy per org', () => {
   it('answers the effective policy and validates changes', async () => {
     const org = freshOrg();
