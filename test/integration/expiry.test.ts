@@ -9,7 +9,7 @@ let h: Harness;
 
 // Deadlines in seconds, far below what the policy API accepts, so the timers fire in a test.
 beforeAll(async () => {
-  h = await startHarness({ policy: { codeTtl: 1, pendingTtl: 3, resendCooldown: 0 } });
+  h = await startHarness({ policy: { codeTtl: 2, pendingTtl: 6, resendCooldown: 0 } });
 });
 afterAll(async () => {
   await h?.stop();
@@ -37,7 +37,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('deadlines', () => {
   it('an expired code is answered as expired, not as wrong; a resend gives a working one', async () => {
     const c = await pendingChange('0123500001');
-    await sleep(1_300);
+    await sleep(2_300);
     const late = await h.call('POST', `/t/${c.org}/api/identity/user/v1.0/me/validate-code`, { token: c.self, body: { code: c.code, properties: [] } });
     expect(late.status).toBe(400);
     expect(late.body.code).toBe('18002');

@@ -35,7 +35,7 @@ beforeAll(async () => {
     },
   };
   h = await startHarness({
-    policy: { maxAttemptsPerCode: 2, maxAttemptsPerChange: 3, resendCooldown: 0, codeTtl: 60, pendingTtl: 4 },
+    policy: { maxAttemptsPerCode: 2, maxAttemptsPerChange: 3, resendCooldown: 0, codeTtl: 60, pendingTtl: 6 },
     smsProviders: { outbox: flaky },
   });
   outbox = outboxProvider(h.config.smsOutboxFile);
