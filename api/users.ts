@@ -7,7 +7,7 @@ import { indexOfNumber, maskNumber } from '../domain/numbers';
 import { Policy } from '../domain/policy';
 import { UserDoc, checkResource, readResource } from '../domain/resource';
 import { Scenario, verificationWorkflowId } from '../domain/scenarios';
-import { decide } from '../domain/verification';
+import { Decision, decide } from '../domain/verification';
 import type { CodePolicy, VerificationInput } from '../workflows/messages';
 import { verificationsFinished, verificationsStarted } from '../lib/metrics';
 import type { PolicyStore } from './policies';
@@ -189,51 +189,7 @@ export class Users {
           via: request.via,
         });
 
-        const ends: { scenario: Scenario; how: 'supersede' | 'cancel' }[] = [];
-        const starts: VerificationInput[] = [];
-        const byScenario = (s: string) => pending.find((p) => p.scenario === s);
-
-        for (const scenario of decision.cancel) {
-          const row = byScenario(scenario);
-          if (!row) continue;
-          await row.destroy({ transaction: tx });
-          await audit(tx, { org, userId, scenario, changeId: row.id, requestId, event: 'cancelled', maskedNumber: maskNumber(row.number), actor: request.actor });
-          ends.push({ scenario, how: 'cancel' });
-        }
-        if (decision.start.length > 0) {
-          const wait = await smsWait(this.db.sequelize, org, userId, { perUserPerHour: policy.smsPerUserPerHour, perOrgPerHour: policy.smsPerOrgPerHour }, tx);
-          if (wait > 0) throw new ScimError(429, undefined, `Too many SMS for this user or organization; try again in ${wait} s`, wait);
-        }
-        for (const start of decision.start) {
-          const previous = byScenario(start.scenario);
-          if (previous && !decision.cancel.includes(start.scenario)) {
-            await previous.destroy({ transaction: tx });
-            await audit(tx, { org, userId, scenario: start.scenario, changeId: previous.id, requestId, event: 'superseded', maskedNumber: maskNumber(previous.number), actor: request.actor });
-            ends.push({ scenario: start.scenario, how: 'supersede' });
-          }
-          const changeId = randomUUID();
-          const now = new Date();
-          await PendingChangeRow.create(
-            {
-              id: changeId,
-              org,
-              userId,
-              scenario: start.scenario,
-              number: start.number,
-              alsoVerifiedList: start.alsoVerifiedList,
-              workflowId: verificationWorkflowId(org, userId, start.scenario),
-              requestId,
-              expiresAt: new Date(now.getTime() + policy.pendingTtl * 1000),
-              createdAt: now,
-            },
-            { transaction: tx },
-          );
-          await audit(tx, { org, userId, scenario: start.scenario, changeId, requestId, event: 'started', maskedNumber: maskNumber(start.number), actor: request.actor });
-          starts.push({ org, userId, scenario: start.scenario, changeId, number: start.number, maskedNumber: maskNumber(start.number), policy: codePolicyOf(policy), requestId });
-        }
-        if (decision.bypassed) {
-          await audit(tx, { org, userId, event: 'bypassed', maskedNumber: maskNumber(primaryMobileOf(decision.doc) ?? ''), actor: request.actor, requestId });
-        }
+        const { ends, starts } = await this.recordPendingChanges(tx, request, decision, pending, policy);
 
         const doc = withListsClosed(decision.doc);
         const changed = JSON.stringify(doc) !== JSON.stringify(user.doc) || decision.phoneVerified !== user.phoneVerified;
@@ -260,6 +216,61 @@ export class Users {
       if (error instanceof UniqueConstraintError) throw userNameTaken('');
       throw error;
     }
+  }
+
+  /**
+   * Writes what the rules decided about pending changes: cancelled and superseded rows go,
+   * new rows come, each with its audit row. Returns the workflows to end and to start.
+   */
+  private async recordPendingChanges(tx: Transaction, request: ChangeRequest, decision: Decision, pending: PendingChangeRow[], policy: Policy) {
+    const { org, userId, requestId, actor } = request;
+    const ends: { scenario: Scenario; how: 'supersede' | 'cancel' }[] = [];
+    const starts: VerificationInput[] = [];
+    const byScenario = (s: string) => pending.find((p) => p.scenario === s);
+
+    for (const scenario of decision.cancel) {
+      const row = byScenario(scenario);
+      if (!row) continue;
+      await row.destroy({ transaction: tx });
+      await audit(tx, { org, userId, scenario, changeId: row.id, requestId, event: 'cancelled', maskedNumber: maskNumber(row.number), actor });
+      ends.push({ scenario, how: 'cancel' });
+    }
+    if (decision.start.length > 0) {
+      const wait = await smsWait(this.db.sequelize, org, userId, { perUserPerHour: policy.smsPerUserPerHour, perOrgPerHour: policy.smsPerOrgPerHour }, tx);
+      if (wait > 0) throw new ScimError(429, undefined, `Too many SMS for this user or organization; try again in ${wait} s`, wait);
+    }
+    for (const start of decision.start) {
+      const previous = byScenario(start.scenario);
+      if (previous && !decision.cancel.includes(start.scenario)) {
+        await previous.destroy({ transaction: tx });
+        await audit(tx, { org, userId, scenario: start.scenario, changeId: previous.id, requestId, event: 'superseded', maskedNumber: maskNumber(previous.number), actor });
+        ends.push({ scenario: start.scenario, how: 'supersede' });
+      }
+      const changeId = randomUUID();
+      const now = new Date();
+      await PendingChangeRow.create(
+        {
+          id: changeId,
+          org,
+          userId,
+          scenario: start.scenario,
+          number: start.number,
+          alsoVerifiedList: start.alsoVerifiedList,
+          workflowId: verificationWorkflowId(org, userId, start.scenario),
+          requestId,
+          expiresAt: new Date(now.getTime() + policy.pendingTtl * 1000),
+          createdAt: now,
+        },
+        { transaction: tx },
+      );
+      await audit(tx, { org, userId, scenario: start.scenario, changeId, requestId, event: 'started', maskedNumber: maskNumber(start.number), actor });
+      starts.push({ org, userId, scenario: start.scenario, changeId, number: start.number, maskedNumber: maskNumber(start.number), policy: codePolicyOf(policy), requestId });
+    }
+    if (decision.bypassed) {
+      await audit(tx, { org, userId, event: 'bypassed', maskedNumber: maskNumber(primaryMobileOf(decision.doc) ?? ''), actor, requestId });
+    }
+
+    return { ends, starts };
   }
 }
 
