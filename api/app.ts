@@ -25,7 +25,17 @@ import { Verifications } from './temporal';
 import { ChangeRequest, StoredUser, Users } from './users';
 
 export interface AppDeps {
-  config: Pick<Config, 'codeHashKey' | 'policyDefaults' | 'temporal' | 'auth' | 'payloadKeys' | 'codecCorsOrigins' | 'validatePerIpPerMinute' | 'publicBaseUrl'>;
+  config: Pick<
+    Config,
+    | 'codeHashKey'
+    | 'policyDefaults'
+    | 'temporal'
+    | 'auth'
+    | 'payloadKeys'
+    | 'codecCorsOrigins'
+    | 'validatePerIpPerMinute'
+    | 'publicBaseUrl'
+  >;
   /** Names of the SMS providers this deployment has configured. */
   smsProviders: string[];
   db: Database;
@@ -63,25 +73,102 @@ const ORG_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const ROUTES: RouteDef[] = [
   { method: 'post', path: '/scim2/Users', scope: 'internal_user_mgt_create', handler: createUser },
   { method: 'get', path: '/scim2/Users', scope: 'internal_user_mgt_list', handler: listUsers },
-  { method: 'get', path: '/scim2/Users/:id', scope: 'internal_user_mgt_view', handler: (ctx, s) => getUser(ctx, s, ctx.params.id) },
+  {
+    method: 'get',
+    path: '/scim2/Users/:id',
+    scope: 'internal_user_mgt_view',
+    handler: (ctx, s) => getUser(ctx, s, ctx.params.id),
+  },
   { method: 'delete', path: '/scim2/Users/:id', scope: 'internal_user_mgt_delete', handler: deleteUser },
-  { method: 'put', path: '/scim2/Users/:id', scope: 'internal_user_mgt_update', handler: (ctx, s) => putUser(ctx, s, ctx.params.id, 'admin') },
-  { method: 'patch', path: '/scim2/Users/:id', scope: 'internal_user_mgt_update', handler: (ctx, s) => patchUser(ctx, s, ctx.params.id, 'admin') },
-  { method: 'get', path: '/scim2/ServiceProviderConfig', handler: async (ctx) => sendScim(ctx, serviceProviderConfig(baseOf(ctx))) },
-  { method: 'get', path: '/scim2/ResourceTypes', handler: async (ctx) => sendScim(ctx, listResponse([userResourceType(baseOf(ctx))], 1)) },
-  { method: 'get', path: '/scim2/ResourceTypes/User', handler: async (ctx) => sendScim(ctx, userResourceType(baseOf(ctx))) },
-  { method: 'get', path: '/scim2/Schemas', handler: async (ctx) => sendScim(ctx, listResponse(schemaDocs(baseOf(ctx)), 3)) },
-  { method: 'get', path: '/scim2/Schemas/:id', handler: async (ctx) => sendScim(ctx, schemaDoc(baseOf(ctx), ctx.params.id!)) },
-  { method: 'get', path: '/scim2/Me', scope: 'internal_login', handler: (ctx, s) => getUser(ctx, s, ctx.state.auth!.sub) },
-  { method: 'put', path: '/scim2/Me', scope: 'internal_login', handler: (ctx, s) => putUser(ctx, s, ctx.state.auth!.sub, 'self') },
-  { method: 'patch', path: '/scim2/Me', scope: 'internal_login', handler: (ctx, s) => patchUser(ctx, s, ctx.state.auth!.sub, 'self') },
+  {
+    method: 'put',
+    path: '/scim2/Users/:id',
+    scope: 'internal_user_mgt_update',
+    handler: (ctx, s) => putUser(ctx, s, ctx.params.id, 'admin'),
+  },
+  {
+    method: 'patch',
+    path: '/scim2/Users/:id',
+    scope: 'internal_user_mgt_update',
+    handler: (ctx, s) => patchUser(ctx, s, ctx.params.id, 'admin'),
+  },
+  {
+    method: 'get',
+    path: '/scim2/ServiceProviderConfig',
+    handler: async (ctx) => sendScim(ctx, serviceProviderConfig(baseOf(ctx))),
+  },
+  {
+    method: 'get',
+    path: '/scim2/ResourceTypes',
+    handler: async (ctx) => sendScim(ctx, listResponse([userResourceType(baseOf(ctx))], 1)),
+  },
+  {
+    method: 'get',
+    path: '/scim2/ResourceTypes/User',
+    handler: async (ctx) => sendScim(ctx, userResourceType(baseOf(ctx))),
+  },
+  {
+    method: 'get',
+    path: '/scim2/Schemas',
+    handler: async (ctx) => sendScim(ctx, listResponse(schemaDocs(baseOf(ctx)), 3)),
+  },
+  {
+    method: 'get',
+    path: '/scim2/Schemas/:id',
+    handler: async (ctx) => sendScim(ctx, schemaDoc(baseOf(ctx), ctx.params.id!)),
+  },
+  {
+    method: 'get',
+    path: '/scim2/Me',
+    scope: 'internal_login',
+    handler: (ctx, s) => getUser(ctx, s, ctx.state.auth!.sub),
+  },
+  {
+    method: 'put',
+    path: '/scim2/Me',
+    scope: 'internal_login',
+    handler: (ctx, s) => putUser(ctx, s, ctx.state.auth!.sub, 'self'),
+  },
+  {
+    method: 'patch',
+    path: '/scim2/Me',
+    scope: 'internal_login',
+    handler: (ctx, s) => patchUser(ctx, s, ctx.state.auth!.sub, 'self'),
+  },
   { method: 'post', path: '/api/identity/user/v1.0/me/validate-code', scope: 'internal_login', handler: validateCode },
   { method: 'post', path: '/api/identity/user/v1.0/me/resend-code', scope: 'internal_login', handler: resendCode },
-  { method: 'get', path: '/api/server/v1/mobile-verification/policy', scope: 'internal_governance_view', handler: getPolicy },
-  { method: 'patch', path: '/api/server/v1/mobile-verification/policy', scope: 'internal_governance_update', handler: patchPolicy },
-  { method: 'get', path: '/api/server/v1/mobile-verification/audit/:userId', scope: 'internal_governance_view', handler: getAudit },
-  { method: 'post', path: '/codec/decode', scope: 'internal_codec_decode', openInDev: true, handler: (ctx, s) => codec(ctx, s, 'decode') },
-  { method: 'post', path: '/codec/encode', scope: 'internal_codec_decode', openInDev: true, handler: (ctx, s) => codec(ctx, s, 'encode') },
+  {
+    method: 'get',
+    path: '/api/server/v1/mobile-verification/policy',
+    scope: 'internal_governance_view',
+    handler: getPolicy,
+  },
+  {
+    method: 'patch',
+    path: '/api/server/v1/mobile-verification/policy',
+    scope: 'internal_governance_update',
+    handler: patchPolicy,
+  },
+  {
+    method: 'get',
+    path: '/api/server/v1/mobile-verification/audit/:userId',
+    scope: 'internal_governance_view',
+    handler: getAudit,
+  },
+  {
+    method: 'post',
+    path: '/codec/decode',
+    scope: 'internal_codec_decode',
+    openInDev: true,
+    handler: (ctx, s) => codec(ctx, s, 'decode'),
+  },
+  {
+    method: 'post',
+    path: '/codec/encode',
+    scope: 'internal_codec_decode',
+    openInDev: true,
+    handler: (ctx, s) => codec(ctx, s, 'encode'),
+  },
   { method: 'get', path: '/health', handler: health },
   { method: 'get', path: '/metrics', handler: metrics },
   { method: 'get', path: '/openapi.json', handler: async (ctx) => void (ctx.body = openApiDocument) },
@@ -110,7 +197,8 @@ export function createApp(deps: AppDeps): Koa {
         c.state.org = ctx.params.org ?? DEFAULT_ORG;
         c.state.origin = deps.config.publicBaseUrl ?? `${ctx.protocol}://${ctx.host}`;
         if (!ORG_NAME.test(c.state.org)) throw new ScimError(404, undefined, 'Unknown organization');
-        if (route.scope && !(route.openInDev && deps.config.auth.mode === 'dev')) await authorize(c, deps.verifier, route.scope);
+        if (route.scope && !(route.openInDev && deps.config.auth.mode === 'dev'))
+          await authorize(c, deps.verifier, route.scope);
         await route.handler(c, services);
       });
     }
@@ -174,7 +262,14 @@ async function listUsers(ctx: AppContext, { users }: Services) {
   const page = matched.slice(startIndex - 1, startIndex - 1 + count);
   const attributes = queryParam(ctx, 'attributes');
   const excluded = queryParam(ctx, 'excludedAttributes');
-  sendScim(ctx, listResponse(page.map((u) => project(u, attributes, excluded)), matched.length, startIndex));
+  sendScim(
+    ctx,
+    listResponse(
+      page.map((u) => project(u, attributes, excluded)),
+      matched.length,
+      startIndex,
+    ),
+  );
 }
 
 async function deleteUser(ctx: AppContext, { users }: Services) {
@@ -205,7 +300,13 @@ async function patchUser(ctx: AppContext, services: Services, userId: string, vi
 }
 
 /** PUT and PATCH differ only in how they compute the asked-for user; the rules are shared. */
-async function changeUser(ctx: AppContext, { users }: Services, userId: string, via: 'admin' | 'self', compute: ChangeRequest['compute']) {
+async function changeUser(
+  ctx: AppContext,
+  { users }: Services,
+  userId: string,
+  via: 'admin' | 'self',
+  compute: ChangeRequest['compute'],
+) {
   const changed = await users.change({
     org: ctx.state.org,
     userId,
@@ -226,7 +327,14 @@ function caller(ctx: AppContext) {
 
 async function validateCode(ctx: AppContext, { codes, validateLimiter }: Services) {
   const wait = validateLimiter.take(ctx.ip);
-  if (wait > 0) throw new IdentityError(429, 'MV-42903', 'Too many requests', `Too many codes from this address; try again in ${wait} s`, wait);
+  if (wait > 0)
+    throw new IdentityError(
+      429,
+      'MV-42903',
+      'Too many requests',
+      `Too many codes from this address; try again in ${wait} s`,
+      wait,
+    );
   const body = await readJson(ctx);
   ctx.body = await codes.validate(caller(ctx), body);
 }
@@ -245,7 +353,11 @@ async function patchPolicy(ctx: AppContext, { policies }: Services) {
   const body = await readJson(ctx);
   const parsed = policyOverrideSchema.safeParse(body);
   if (!parsed.success) {
-    throw new ScimError(400, 'invalidValue', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+    throw new ScimError(
+      400,
+      'invalidValue',
+      parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+    );
   }
   ctx.body = await policies.patch(ctx.state.org, parsed.data);
 }
@@ -307,7 +419,10 @@ async function metrics(ctx: AppContext) {
 async function health(ctx: AppContext, { deps }: Services) {
   const check = async (probe: () => Promise<unknown>) => {
     try {
-      await Promise.race([probe(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref())]);
+      await Promise.race([
+        probe(),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref()),
+      ]);
       return 'ok';
     } catch {
       return 'down';

@@ -25,7 +25,10 @@ export function devVerifier(secret: Buffer): TokenVerifier {
   return {
     async verify(token) {
       try {
-        const { payload } = await jwtVerify(token, secret, { algorithms: ['HS256'], clockTolerance: CLOCK_TOLERANCE_SECONDS });
+        const { payload } = await jwtVerify(token, secret, {
+          algorithms: ['HS256'],
+          clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        });
         return toAuthInfo(payload);
       } catch (error) {
         if (error instanceof AuthError) throw error;
@@ -43,7 +46,12 @@ const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', '
  * audience. jose caches the key set and fetches it again when a token names an unknown key id,
  * so a key rotation at the provider needs no restart.
  */
-export function jwksVerifier(opts: { url: string; issuer: string; audience: string; cooldownMs?: number }): TokenVerifier {
+export function jwksVerifier(opts: {
+  url: string;
+  issuer: string;
+  audience: string;
+  cooldownMs?: number;
+}): TokenVerifier {
   const keys = createRemoteJWKSet(new URL(opts.url), {
     cooldownDuration: opts.cooldownMs ?? 30_000,
     cacheMaxAge: 600_000,
@@ -61,7 +69,8 @@ export function jwksVerifier(opts: { url: string; issuer: string; audience: stri
         return toAuthInfo(payload);
       } catch (error) {
         if (error instanceof AuthError) throw error;
-        if (error instanceof errors.JWKSTimeout) throw new AuthError(401, 'The key set of the identity provider could not be fetched');
+        if (error instanceof errors.JWKSTimeout)
+          throw new AuthError(401, 'The key set of the identity provider could not be fetched');
         throw new AuthError(401, 'The bearer token is invalid or expired');
       }
     },

@@ -13,7 +13,8 @@ interface WirePayload {
 }
 
 const b64 = (bytes: Uint8Array | null | undefined) => (bytes ? Buffer.from(bytes).toString('base64') : undefined);
-const bytes = (text: string | undefined) => (text === undefined ? undefined : new Uint8Array(Buffer.from(text, 'base64')));
+const bytes = (text: string | undefined) =>
+  text === undefined ? undefined : new Uint8Array(Buffer.from(text, 'base64'));
 
 function fromWire(body: unknown): Payload[] {
   if (!isObject(body) || !Array.isArray(body.payloads) || body.payloads.length > 1000) {
@@ -26,7 +27,8 @@ function fromWire(body: unknown): Payload[] {
       if (typeof value !== 'string') throw new ScimError(400, 'invalidSyntax', 'Metadata values are base64 strings');
       metadata[key] = bytes(value)!;
     }
-    if (p.data !== undefined && typeof p.data !== 'string') throw new ScimError(400, 'invalidSyntax', 'data is a base64 string');
+    if (p.data !== undefined && typeof p.data !== 'string')
+      throw new ScimError(400, 'invalidSyntax', 'data is a base64 string');
     return { metadata, data: bytes(p.data) };
   });
 }

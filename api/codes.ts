@@ -50,7 +50,12 @@ export class Codes {
 
   private pending(caller: CodeCaller, scenario: Scenario | undefined) {
     return PendingChangeRow.findAll({
-      where: { org: caller.org, userId: caller.userId, expiresAt: { [Op.gt]: new Date() }, ...(scenario ? { scenario } : {}) },
+      where: {
+        org: caller.org,
+        userId: caller.userId,
+        expiresAt: { [Op.gt]: new Date() },
+        ...(scenario ? { scenario } : {}),
+      },
       order: [['scenario', 'ASC']],
     });
   }
@@ -71,7 +76,15 @@ export class Codes {
     if (all.length > 1) {
       const matching = [];
       for (const row of all) {
-        if (await this.verifications.matches(caller.org, caller.userId, row.scenario as Scenario, hashCode(this.codeHashKey, row.id, code))) matching.push(row);
+        if (
+          await this.verifications.matches(
+            caller.org,
+            caller.userId,
+            row.scenario as Scenario,
+            hashCode(this.codeHashKey, row.id, code),
+          )
+        )
+          matching.push(row);
       }
       if (matching.length > 0) rows = matching;
     }
@@ -86,9 +99,15 @@ export class Codes {
       })),
     );
     const verified = outcomes.find((o) => o.result.outcome === 'verified');
-    if (verified && verified.result.outcome === 'verified') return { scenario: verified.row.scenario as Scenario, mobile: verified.result.number };
+    if (verified && verified.result.outcome === 'verified')
+      return { scenario: verified.row.scenario as Scenario, mobile: verified.result.number };
     if (outcomes.some((o) => o.result.outcome === 'locked')) {
-      throw new IdentityError(429, 'MV-42901', 'Too many wrong codes', 'The verification ended after too many wrong codes; change the number again to start over');
+      throw new IdentityError(
+        429,
+        'MV-42901',
+        'Too many wrong codes',
+        'The verification ended after too many wrong codes; change the number again to start over',
+      );
     }
     const wrong = outcomes.flatMap((o) => (o.result.outcome === 'wrong' ? [o.result.triesLeft] : []));
     if (wrong.length > 0) {
@@ -115,14 +134,25 @@ export class Codes {
    */
   private async dropOrphans(rows: PendingChangeRow[]) {
     const dropped = await PendingChangeRow.destroy({ where: { id: rows.map((r) => r.id) } });
-    if (dropped > 0) this.logger.warn({ dropped, changeIds: rows.map((r) => r.id) }, 'pending changes without a workflow removed');
+    if (dropped > 0)
+      this.logger.warn({ dropped, changeIds: rows.map((r) => r.id) }, 'pending changes without a workflow removed');
   }
 
   /** The accepted code of a change of a scenario with nothing newer pending, while it is valid. */
-  private async alreadyAccepted(caller: CodeCaller, scenario: Scenario | undefined, code: string, pendingScenarios: Set<string>) {
+  private async alreadyAccepted(
+    caller: CodeCaller,
+    scenario: Scenario | undefined,
+    code: string,
+    pendingScenarios: Set<string>,
+  ) {
     const accepted = (
       await AcceptedCodeRow.findAll({
-        where: { org: caller.org, userId: caller.userId, acceptedUntil: { [Op.gt]: new Date() }, ...(scenario ? { scenario } : {}) },
+        where: {
+          org: caller.org,
+          userId: caller.userId,
+          acceptedUntil: { [Op.gt]: new Date() },
+          ...(scenario ? { scenario } : {}),
+        },
       })
     ).filter((row) => !pendingScenarios.has(row.scenario));
     const match = accepted.find((row) => sameHash(row.codeHash, hashCode(this.codeHashKey, row.changeId, code)));
@@ -140,18 +170,40 @@ export class Codes {
     if (rows.length === 0) this.noneFor(scenario);
     if (rows.length > 1) throw nothingPending('Two changes are pending: name the RecoveryScenario');
     const row = rows[0]!;
-    const result = await this.verifications.resend(caller.org, caller.userId, row.scenario as Scenario, { changeId: row.id, requestId: caller.requestId });
+    const result = await this.verifications.resend(caller.org, caller.userId, row.scenario as Scenario, {
+      changeId: row.id,
+      requestId: caller.requestId,
+    });
     switch (result.outcome) {
       case 'sent':
         return { scenario: row.scenario as Scenario };
       case 'cooldown':
-        throw new IdentityError(429, 'MV-42902', 'Too many requests', `Wait ${result.retryAfterSeconds} s before asking for another code`, result.retryAfterSeconds);
+        throw new IdentityError(
+          429,
+          'MV-42902',
+          'Too many requests',
+          `Wait ${result.retryAfterSeconds} s before asking for another code`,
+          result.retryAfterSeconds,
+        );
       case 'limit':
-        throw new IdentityError(429, 'MV-42902', 'Too many requests', 'No more codes for this change; change the number again to start over', result.retryAfterSeconds);
+        throw new IdentityError(
+          429,
+          'MV-42902',
+          'Too many requests',
+          'No more codes for this change; change the number again to start over',
+          result.retryAfterSeconds,
+        );
       case 'rate_limited':
-        throw new IdentityError(429, 'MV-42902', 'Too many requests', `Too many SMS for this user or organization; try again in ${result.retryAfterSeconds} s`, result.retryAfterSeconds);
+        throw new IdentityError(
+          429,
+          'MV-42902',
+          'Too many requests',
+          `Too many SMS for this user or organization; try again in ${result.retryAfterSeconds} s`,
+          result.retryAfterSeconds,
+        );
       case 'send_failed':
-        if (result.permanent) throw new IdentityError(400, 'MV-40010', 'SMS refused', 'The SMS provider refused this number');
+        if (result.permanent)
+          throw new IdentityError(400, 'MV-40010', 'SMS refused', 'The SMS provider refused this number');
         throw new IdentityError(503, 'MV-50310', 'SMS unavailable', 'The SMS could not be sent; try again shortly', 30);
       default:
         await this.dropOrphans([row]);

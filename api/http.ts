@@ -41,7 +41,8 @@ function isUnavailable(error: unknown): UnavailableError | undefined {
   const name = (error as { name?: string })?.name ?? '';
   const code = (error as { code?: number })?.code;
   // gRPC UNAVAILABLE (14) and DEADLINE_EXCEEDED (4) from the Temporal client.
-  if (name === 'ServiceError' || code === 14 || code === 4) return new UnavailableError('temporal', 'Temporal is unreachable');
+  if (name === 'ServiceError' || code === 14 || code === 4)
+    return new UnavailableError('temporal', 'Temporal is unreachable');
   return undefined;
 }
 
@@ -61,14 +62,23 @@ export function errorsAndLogs(logger: Logger) {
       if (ctx.status === 404 && ctx.body === undefined) {
         respond(ctx, 404, undefined, `No route for ${ctx.method} ${ctx.path}`, 'UAR-10404');
       } else if (ctx.status === 405 || ctx.status === 501) {
-        respond(ctx, ctx.status, undefined, `${ctx.method} is not supported here; allowed: ${ctx.response.get('Allow') || 'none'}`, 'UAR-10405');
+        respond(
+          ctx,
+          ctx.status,
+          undefined,
+          `${ctx.method} is not supported here; allowed: ${ctx.response.get('Allow') || 'none'}`,
+          'UAR-10405',
+        );
       }
     } catch (error) {
       failure = error;
       renderError(ctx, error);
     } finally {
       const route = (ctx as unknown as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
-      requestDuration.observe({ method: ctx.method, route, status: String(ctx.status) }, (performance.now() - started) / 1000);
+      requestDuration.observe(
+        { method: ctx.method, route, status: String(ctx.status) },
+        (performance.now() - started) / 1000,
+      );
       const level = ctx.status >= 500 ? 'error' : 'info';
       logger[level](
         {
@@ -79,7 +89,9 @@ export function errorsAndLogs(logger: Logger) {
           org: ctx.state.org,
           userId: ctx.state.auth?.sub,
           durationMs: Math.round(performance.now() - started),
-          ...(ctx.status >= 500 && failure ? { error: (failure as Error).message, stack: (failure as Error).stack } : {}),
+          ...(ctx.status >= 500 && failure
+            ? { error: (failure as Error).message, stack: (failure as Error).stack }
+            : {}),
         },
         'request',
       );
@@ -90,7 +102,8 @@ export function errorsAndLogs(logger: Logger) {
 function renderError(ctx: AppContext, error: unknown) {
   if (error instanceof ScimError) {
     if (error.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(error.retryAfterSeconds));
-    if (ctx.state.family === 'identity') return respond(ctx, error.status, 'INVALID_REQUEST', error.detail, 'UAR-10000');
+    if (ctx.state.family === 'identity')
+      return respond(ctx, error.status, 'INVALID_REQUEST', error.detail, 'UAR-10000');
     return respond(ctx, error.status, error.scimType, error.detail);
   }
   if (error instanceof IdentityError) {
@@ -106,7 +119,13 @@ function renderError(ctx: AppContext, error: unknown) {
   const unavailable = isUnavailable(error);
   if (unavailable) {
     ctx.set('Retry-After', '5');
-    return respond(ctx, 503, undefined, `${unavailable.dependency} is unavailable; nothing was applied, try again`, 'MV-50300');
+    return respond(
+      ctx,
+      503,
+      undefined,
+      `${unavailable.dependency} is unavailable; nothing was applied, try again`,
+      'MV-50300',
+    );
   }
   const status = (error as { status?: number; expose?: boolean }).status;
   if (status && status >= 400 && status < 500 && (error as { expose?: boolean }).expose) {
@@ -127,8 +146,19 @@ function respond(ctx: AppContext, status: number, scimType: string | undefined, 
 
 function httpMessage(status: number): string {
   return (
-    { 400: 'Bad request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not found', 405: 'Method not allowed', 409: 'Conflict', 412: 'Precondition failed', 413: 'Payload too large', 415: 'Unsupported media type', 429: 'Too many requests', 503: 'Service unavailable' }[status] ??
-    'Internal server error'
+    {
+      400: 'Bad request',
+      401: 'Unauthorized',
+      403: 'Forbidden',
+      404: 'Not found',
+      405: 'Method not allowed',
+      409: 'Conflict',
+      412: 'Precondition failed',
+      413: 'Payload too large',
+      415: 'Unsupported media type',
+      429: 'Too many requests',
+      503: 'Service unavailable',
+    }[status] ?? 'Internal server error'
   );
 }
 

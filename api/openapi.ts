@@ -23,12 +23,18 @@ const properties = {
   items: {
     type: 'object',
     required: ['key', 'value'],
-    properties: { key: { type: 'string', examples: ['RecoveryScenario'] }, value: { type: 'string', enum: [...SCENARIOS] } },
+    properties: {
+      key: { type: 'string', examples: ['RecoveryScenario'] },
+      value: { type: 'string', enum: [...SCENARIOS] },
+    },
   },
 };
 
 const policyProperties = Object.fromEntries(
-  Object.entries(BUILT_IN_POLICY).map(([key, value]) => [key, { type: typeof value === 'number' ? 'integer' : typeof value }]),
+  Object.entries(BUILT_IN_POLICY).map(([key, value]) => [
+    key,
+    { type: typeof value === 'number' ? 'integer' : typeof value },
+  ]),
 );
 
 const errorResponse = (description: string) => ({
@@ -40,7 +46,10 @@ const withOrg = (paths: Record<string, unknown>) =>
   Object.fromEntries(
     Object.entries(paths).flatMap(([path, item]) => [
       [path, item],
-      [`/t/{org}${path}`, { ...(item as object), parameters: [{ name: 'org', in: 'path', required: true, schema: { type: 'string' } }] }],
+      [
+        `/t/{org}${path}`,
+        { ...(item as object), parameters: [{ name: 'org', in: 'path', required: true, schema: { type: 'string' } }] },
+      ],
     ]),
   );
 
@@ -49,7 +58,8 @@ export const openApiDocument = {
   info: {
     title: 'mobile-verify',
     version: '1.0.0',
-    description: 'Verification of mobile numbers on update: the identity API beside SCIM 2.0. Every path also exists under /t/{org}.',
+    description:
+      'Verification of mobile numbers on update: the identity API beside SCIM 2.0. Every path also exists under /t/{org}.',
   },
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
@@ -73,7 +83,12 @@ export const openApiDocument = {
         properties: { scenario: { type: 'string', enum: [...SCENARIOS] } },
         additionalProperties: false,
       },
-      Policy: { type: 'object', required: Object.keys(BUILT_IN_POLICY), properties: policyProperties, additionalProperties: false },
+      Policy: {
+        type: 'object',
+        required: Object.keys(BUILT_IN_POLICY),
+        properties: policyProperties,
+        additionalProperties: false,
+      },
       PolicyChange: { type: 'object', properties: policyProperties, additionalProperties: false },
       AuditTrail: {
         type: 'object',
@@ -118,7 +133,10 @@ export const openApiDocument = {
             type: 'array',
             items: {
               type: 'object',
-              properties: { metadata: { type: 'object', additionalProperties: { type: 'string' } }, data: { type: 'string' } },
+              properties: {
+                metadata: { type: 'object', additionalProperties: { type: 'string' } },
+                data: { type: 'string' },
+              },
             },
           },
         },
@@ -130,9 +148,15 @@ export const openApiDocument = {
       post: {
         summary: "Submit the SMS code of the caller's pending change",
         security: [{ bearer: ['internal_login'] }],
-        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/ValidateCodeRequest' } } } },
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/ValidateCodeRequest' } } },
+        },
         responses: {
-          '200': { description: 'Verified: the number is committed', content: { 'application/json': { schema: { $ref: '#/components/schemas/ValidateCodeResponse' } } } },
+          '200': {
+            description: 'Verified: the number is committed',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/ValidateCodeResponse' } } },
+          },
           '400': errorResponse('18001 wrong code, 18002 expired, UAR-10011 nothing pending, UAR-10000 malformed'),
           '401': errorResponse('Missing or bad token'),
           '403': errorResponse('Another org, or no scope'),
@@ -144,9 +168,15 @@ export const openApiDocument = {
       post: {
         summary: 'Send a fresh code to the number pending now',
         security: [{ bearer: ['internal_login'] }],
-        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/ResendCodeRequest' } } } },
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/ResendCodeRequest' } } },
+        },
         responses: {
-          '201': { description: 'Sent; earlier codes are dead', content: { 'application/json': { schema: { $ref: '#/components/schemas/ResendCodeResponse' } } } },
+          '201': {
+            description: 'Sent; earlier codes are dead',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/ResendCodeResponse' } } },
+          },
           '400': errorResponse('UAR-10011 nothing pending or scenario needed, MV-40010 provider refused the number'),
           '429': errorResponse('MV-42902 cooldown, resend limit or hourly SMS cap; see Retry-After'),
         },
@@ -156,14 +186,25 @@ export const openApiDocument = {
       get: {
         summary: "The org's effective policy",
         security: [{ bearer: ['internal_governance_view'] }],
-        responses: { '200': { description: 'Policy', content: { 'application/json': { schema: { $ref: '#/components/schemas/Policy' } } } } },
+        responses: {
+          '200': {
+            description: 'Policy',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Policy' } } },
+          },
+        },
       },
       patch: {
         summary: 'Change some fields of the policy; applies to verifications started afterwards',
         security: [{ bearer: ['internal_governance_update'] }],
-        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/PolicyChange' } } } },
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/PolicyChange' } } },
+        },
         responses: {
-          '200': { description: 'The new effective policy', content: { 'application/json': { schema: { $ref: '#/components/schemas/Policy' } } } },
+          '200': {
+            description: 'The new effective policy',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Policy' } } },
+          },
           '400': errorResponse('A value out of range or an unknown field'),
         },
       },
@@ -173,32 +214,64 @@ export const openApiDocument = {
         summary: "A user's audit trail: masked numbers, never codes",
         security: [{ bearer: ['internal_governance_view'] }],
         parameters: [{ name: 'userId', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: { '200': { description: 'Events, oldest first', content: { 'application/json': { schema: { $ref: '#/components/schemas/AuditTrail' } } } } },
+        responses: {
+          '200': {
+            description: 'Events, oldest first',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/AuditTrail' } } },
+          },
+        },
       },
     },
     '/codec/decode': {
       post: {
         summary: 'Remote codec for the Temporal Web UI: decrypt payloads',
-        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Payloads' } } } },
-        responses: { '200': { description: 'Decoded payloads', content: { 'application/json': { schema: { $ref: '#/components/schemas/Payloads' } } } } },
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Payloads' } } },
+        },
+        responses: {
+          '200': {
+            description: 'Decoded payloads',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Payloads' } } },
+          },
+        },
       },
     },
     '/codec/encode': {
       post: {
         summary: 'Remote codec for the Temporal Web UI: encrypt payloads',
-        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Payloads' } } } },
-        responses: { '200': { description: 'Encoded payloads', content: { 'application/json': { schema: { $ref: '#/components/schemas/Payloads' } } } } },
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Payloads' } } },
+        },
+        responses: {
+          '200': {
+            description: 'Encoded payloads',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Payloads' } } },
+          },
+        },
       },
     },
     '/health': {
       get: {
         summary: 'Postgres and Temporal reachable?',
         responses: {
-          '200': { description: 'All up', content: { 'application/json': { schema: { $ref: '#/components/schemas/Health' } } } },
-          '503': { description: 'Something is down', content: { 'application/json': { schema: { $ref: '#/components/schemas/Health' } } } },
+          '200': {
+            description: 'All up',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Health' } } },
+          },
+          '503': {
+            description: 'Something is down',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Health' } } },
+          },
         },
       },
     },
-    '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'Text format 0.0.4', content: { 'text/plain': {} } } } } },
+    '/metrics': {
+      get: {
+        summary: 'Prometheus metrics',
+        responses: { '200': { description: 'Text format 0.0.4', content: { 'text/plain': {} } } },
+      },
+    },
   }),
 };

@@ -19,7 +19,11 @@ export class PolicyStore {
     const row = await OrgPolicyRow.findByPk(org);
     const overrides = { ...((row?.overrides as PolicyOverride | undefined) ?? {}), ...change };
     if (change.smsProvider && !this.providers.includes(change.smsProvider)) {
-      throw new ScimError(400, 'invalidValue', `smsProvider ${change.smsProvider} is not configured here (configured: ${this.providers.join(', ')})`);
+      throw new ScimError(
+        400,
+        'invalidValue',
+        `smsProvider ${change.smsProvider} is not configured here (configured: ${this.providers.join(', ')})`,
+      );
     }
     let policy: Policy;
     try {

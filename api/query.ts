@@ -80,14 +80,21 @@ const ALWAYS = ['id', 'schemas', 'meta'];
 
 function splitNames(list: string | undefined): string[] | undefined {
   if (list === undefined || list.trim() === '') return undefined;
-  return list.split(',').map((s) => s.trim()).filter(Boolean);
+  return list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /**
  * `attributes` / `excludedAttributes` (RFC 7644 §3.9): names, dotted sub-attributes and
  * URN-qualified names; `id`, `schemas` and `meta` are always returned.
  */
-export function project(resource: Record<string, unknown>, attributes?: string, excluded?: string): Record<string, unknown> {
+export function project(
+  resource: Record<string, unknown>,
+  attributes?: string,
+  excluded?: string,
+): Record<string, unknown> {
   const include = splitNames(attributes);
   const exclude = splitNames(excluded);
   if (include) {

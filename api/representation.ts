@@ -20,7 +20,8 @@ export function toScim(user: UserRow, pending: PendingChangeRow[], location: str
   const doc: UserDoc = structuredClone(user.doc);
   delete doc.password;
   const enterprise = isObject(doc[ENTERPRISE_USER]) ? (doc[ENTERPRISE_USER] as Record<string, unknown>) : {};
-  const primaryPending = pending.find((p) => p.scenario === PRIMARY_UPDATE) ?? pending.find((p) => p.scenario === VERIFIED_LIST_UPDATE);
+  const primaryPending =
+    pending.find((p) => p.scenario === PRIMARY_UPDATE) ?? pending.find((p) => p.scenario === VERIFIED_LIST_UPDATE);
   if (primaryPending) enterprise.pendingMobileNumber = primaryPending.number;
 
   const lists = listsOf(doc);
@@ -29,7 +30,11 @@ export function toScim(user: UserRow, pending: PendingChangeRow[], location: str
   if (lists.verifiedMobileNumbers.length > 0) wso2.verifiedMobileNumbers = lists.verifiedMobileNumbers.join(',');
   wso2.phoneVerified = user.phoneVerified;
   if (pending.length > 0) {
-    wso2.pendingMobileNumbers = pending.map((p) => ({ value: p.number, scenario: p.scenario, expires: p.expiresAt.toISOString() }));
+    wso2.pendingMobileNumbers = pending.map((p) => ({
+      value: p.number,
+      scenario: p.scenario,
+      expires: p.expiresAt.toISOString(),
+    }));
   }
   delete doc[ENTERPRISE_USER];
   delete doc[WSO2_USER];

@@ -71,7 +71,13 @@ export class Verifications {
   }
 
   /** Ends the running verification with `superseded` or `cancelled` and waits until it closed. */
-  async end(org: string, userId: string, scenario: Scenario, how: 'supersede' | 'cancel', request: EndRequest): Promise<void> {
+  async end(
+    org: string,
+    userId: string,
+    scenario: Scenario,
+    how: 'supersede' | 'cancel',
+    request: EndRequest,
+  ): Promise<void> {
     const handle = this.client.workflow.getHandle(verificationWorkflowId(org, userId, scenario));
     try {
       await this.soon(CALL_DEADLINE_MS, () => handle.signal(how === 'supersede' ? supersede : cancel, request));
@@ -94,10 +100,17 @@ export class Verifications {
   }
 
   /** Validate-code Update; a workflow that has already closed answers `ended`. */
-  async validate(org: string, userId: string, scenario: Scenario, request: ValidateCodeRequest): Promise<ValidateCodeResult> {
+  async validate(
+    org: string,
+    userId: string,
+    scenario: Scenario,
+    request: ValidateCodeRequest,
+  ): Promise<ValidateCodeResult> {
     return this.update(() =>
       this.soon(UPDATE_DEADLINE_MS, () =>
-        this.client.workflow.getHandle(verificationWorkflowId(org, userId, scenario)).executeUpdate(validateCode, { args: [request] }),
+        this.client.workflow
+          .getHandle(verificationWorkflowId(org, userId, scenario))
+          .executeUpdate(validateCode, { args: [request] }),
       ),
     );
   }
@@ -117,7 +130,9 @@ export class Verifications {
   async resend(org: string, userId: string, scenario: Scenario, request: ResendCodeRequest): Promise<ResendCodeResult> {
     return this.update(() =>
       this.soon(UPDATE_DEADLINE_MS, () =>
-        this.client.workflow.getHandle(verificationWorkflowId(org, userId, scenario)).executeUpdate(resendCode, { args: [request] }),
+        this.client.workflow
+          .getHandle(verificationWorkflowId(org, userId, scenario))
+          .executeUpdate(resendCode, { args: [request] }),
       ),
     );
   }

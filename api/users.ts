@@ -87,7 +87,13 @@ export class Users {
   /** Every user of the org with their pending changes, oldest first. */
   async all(org: string): Promise<StoredUser[]> {
     const [users, pending] = await Promise.all([
-      UserRow.findAll({ where: { org }, order: [['createdAt', 'ASC'], ['id', 'ASC']] }),
+      UserRow.findAll({
+        where: { org },
+        order: [
+          ['createdAt', 'ASC'],
+          ['id', 'ASC'],
+        ],
+      }),
       PendingChangeRow.findAll({ where: { org, expiresAt: { [Op.gt]: new Date() } }, order: [['scenario', 'ASC']] }),
     ]);
     return users.map((user) => ({ user, pending: pending.filter((p) => p.userId === user.id) }));
@@ -99,18 +105,32 @@ export class Users {
   }
 
   private async removeNow(org: string, userId: string, actor: string, requestId: string): Promise<void> {
-    await this.db.sequelize.transaction(async (tx) => {
-      const user = await UserRow.findOne({ where: { id: userId, org }, lock: tx.LOCK.UPDATE, transaction: tx });
-      if (!user) throw notFound(userId);
-      const pending = await PendingChangeRow.findAll({ where: { org, userId }, transaction: tx });
-      await user.destroy({ transaction: tx });
-      for (const row of pending) {
-        await audit(tx, { org, userId, scenario: row.scenario, changeId: row.id, requestId, event: 'cancelled', maskedNumber: maskNumber(row.number), actor });
-      }
-      await audit(tx, { org, userId, event: 'deleted', actor, requestId });
-      for (const row of pending) await this.verifications.end(org, userId, row.scenario as Scenario, 'cancel', { requestId });
-      return pending;
-    }).then((ended) => ended.forEach((row) => verificationsFinished.inc({ scenario: row.scenario, status: 'cancelled' })));
+    await this.db.sequelize
+      .transaction(async (tx) => {
+        const user = await UserRow.findOne({ where: { id: userId, org }, lock: tx.LOCK.UPDATE, transaction: tx });
+        if (!user) throw notFound(userId);
+        const pending = await PendingChangeRow.findAll({ where: { org, userId }, transaction: tx });
+        await user.destroy({ transaction: tx });
+        for (const row of pending) {
+          await audit(tx, {
+            org,
+            userId,
+            scenario: row.scenario,
+            changeId: row.id,
+            requestId,
+            event: 'cancelled',
+            maskedNumber: maskNumber(row.number),
+            actor,
+          });
+        }
+        await audit(tx, { org, userId, event: 'deleted', actor, requestId });
+        for (const row of pending)
+          await this.verifications.end(org, userId, row.scenario as Scenario, 'cancel', { requestId });
+        return pending;
+      })
+      .then((ended) =>
+        ended.forEach((row) => verificationsFinished.inc({ scenario: row.scenario, status: 'cancelled' })),
+      );
   }
 
   /**
@@ -124,7 +144,11 @@ export class Users {
     const lists = listsOf(doc);
     const policy = await this.policies.get(org);
     if (!policy.multipleNumbers && (lists.mobileNumbers.length > 0 || lists.verifiedMobileNumbers.length > 0)) {
-      throw new ScimError(400, 'invalidValue', 'This organization keeps a single mobile number: mobileNumbers and verifiedMobileNumbers are not accepted');
+      throw new ScimError(
+        400,
+        'invalidValue',
+        'This organization keeps a single mobile number: mobileNumbers and verifiedMobileNumbers are not accepted',
+      );
     }
     const now = new Date();
     const userName = doc.userName as string;
@@ -192,11 +216,19 @@ export class Users {
         const { ends, starts } = await this.recordPendingChanges(tx, request, decision, pending, policy);
 
         const doc = withListsClosed(decision.doc);
-        const changed = JSON.stringify(doc) !== JSON.stringify(user.doc) || decision.phoneVerified !== user.phoneVerified;
+        const changed =
+          JSON.stringify(doc) !== JSON.stringify(user.doc) || decision.phoneVerified !== user.phoneVerified;
         if (changed) {
           const userName = doc.userName as string;
           await user.update(
-            { doc, userName, userNameLower: userName.toLowerCase(), phoneVerified: decision.phoneVerified, version: user.version + 1, updatedAt: new Date() },
+            {
+              doc,
+              userName,
+              userNameLower: userName.toLowerCase(),
+              phoneVerified: decision.phoneVerified,
+              version: user.version + 1,
+              updatedAt: new Date(),
+            },
             { transaction: tx },
           );
         }
@@ -209,7 +241,11 @@ export class Users {
 
         return { user, pending: await this.pendingOf(org, userId, tx), ends, starts };
       });
-      for (const end of result.ends) verificationsFinished.inc({ scenario: end.scenario, status: end.how === 'cancel' ? 'cancelled' : 'superseded' });
+      for (const end of result.ends)
+        verificationsFinished.inc({
+          scenario: end.scenario,
+          status: end.how === 'cancel' ? 'cancelled' : 'superseded',
+        });
       for (const start of result.starts) verificationsStarted.inc({ scenario: start.scenario });
       return { user: result.user, pending: result.pending };
     } catch (error) {
@@ -222,7 +258,13 @@ export class Users {
    * Writes what the rules decided about pending changes: cancelled and superseded rows go,
    * new rows come, each with its audit row. Returns the workflows to end and to start.
    */
-  private async recordPendingChanges(tx: Transaction, request: ChangeRequest, decision: Decision, pending: PendingChangeRow[], policy: Policy) {
+  private async recordPendingChanges(
+    tx: Transaction,
+    request: ChangeRequest,
+    decision: Decision,
+    pending: PendingChangeRow[],
+    policy: Policy,
+  ) {
     const { org, userId, requestId, actor } = request;
     const ends: { scenario: Scenario; how: 'supersede' | 'cancel' }[] = [];
     const starts: VerificationInput[] = [];
@@ -232,18 +274,43 @@ export class Users {
       const row = byScenario(scenario);
       if (!row) continue;
       await row.destroy({ transaction: tx });
-      await audit(tx, { org, userId, scenario, changeId: row.id, requestId, event: 'cancelled', maskedNumber: maskNumber(row.number), actor });
+      await audit(tx, {
+        org,
+        userId,
+        scenario,
+        changeId: row.id,
+        requestId,
+        event: 'cancelled',
+        maskedNumber: maskNumber(row.number),
+        actor,
+      });
       ends.push({ scenario, how: 'cancel' });
     }
     if (decision.start.length > 0) {
-      const wait = await smsWait(this.db.sequelize, org, userId, { perUserPerHour: policy.smsPerUserPerHour, perOrgPerHour: policy.smsPerOrgPerHour }, tx);
-      if (wait > 0) throw new ScimError(429, undefined, `Too many SMS for this user or organization; try again in ${wait} s`, wait);
+      const wait = await smsWait(
+        this.db.sequelize,
+        org,
+        userId,
+        { perUserPerHour: policy.smsPerUserPerHour, perOrgPerHour: policy.smsPerOrgPerHour },
+        tx,
+      );
+      if (wait > 0)
+        throw new ScimError(429, undefined, `Too many SMS for this user or organization; try again in ${wait} s`, wait);
     }
     for (const start of decision.start) {
       const previous = byScenario(start.scenario);
       if (previous && !decision.cancel.includes(start.scenario)) {
         await previous.destroy({ transaction: tx });
-        await audit(tx, { org, userId, scenario: start.scenario, changeId: previous.id, requestId, event: 'superseded', maskedNumber: maskNumber(previous.number), actor });
+        await audit(tx, {
+          org,
+          userId,
+          scenario: start.scenario,
+          changeId: previous.id,
+          requestId,
+          event: 'superseded',
+          maskedNumber: maskNumber(previous.number),
+          actor,
+        });
         ends.push({ scenario: start.scenario, how: 'supersede' });
       }
       const changeId = randomUUID();
@@ -263,11 +330,36 @@ export class Users {
         },
         { transaction: tx },
       );
-      await audit(tx, { org, userId, scenario: start.scenario, changeId, requestId, event: 'started', maskedNumber: maskNumber(start.number), actor });
-      starts.push({ org, userId, scenario: start.scenario, changeId, number: start.number, maskedNumber: maskNumber(start.number), policy: codePolicyOf(policy), requestId });
+      await audit(tx, {
+        org,
+        userId,
+        scenario: start.scenario,
+        changeId,
+        requestId,
+        event: 'started',
+        maskedNumber: maskNumber(start.number),
+        actor,
+      });
+      starts.push({
+        org,
+        userId,
+        scenario: start.scenario,
+        changeId,
+        number: start.number,
+        maskedNumber: maskNumber(start.number),
+        policy: codePolicyOf(policy),
+        requestId,
+      });
     }
     if (decision.bypassed) {
-      await audit(tx, { org, userId, event: 'bypassed', maskedNumber: maskNumber(primaryMobileOf(decision.doc) ?? ''), actor, requestId });
+      await audit(tx, {
+        org,
+        userId,
+        event: 'bypassed',
+        maskedNumber: maskNumber(primaryMobileOf(decision.doc) ?? ''),
+        actor,
+        requestId,
+      });
     }
 
     return { ends, starts };
@@ -285,7 +377,11 @@ function withoutPassword(doc: UserDoc): UserDoc {
 }
 
 function userNameTaken(userName: string) {
-  return new ScimError(409, 'uniqueness', `userName ${userName ? `"${userName}" ` : ''}is already taken in this organization`);
+  return new ScimError(
+    409,
+    'uniqueness',
+    `userName ${userName ? `"${userName}" ` : ''}is already taken in this organization`,
+  );
 }
 
 /** Verified numbers are always on the mobile list too. */

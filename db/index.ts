@@ -22,7 +22,10 @@ export class UserRow extends Model<InferAttributes<UserRow>, InferCreationAttrib
   declare updatedAt: Date;
 }
 
-export class PendingChangeRow extends Model<InferAttributes<PendingChangeRow>, InferCreationAttributes<PendingChangeRow>> {
+export class PendingChangeRow extends Model<
+  InferAttributes<PendingChangeRow>,
+  InferCreationAttributes<PendingChangeRow>
+> {
   declare id: string;
   declare org: string;
   declare userId: string;
@@ -83,7 +86,13 @@ export interface SmsQuota {
  * Seconds until the hourly SMS caps let one more message through for this user, or 0 if one
  * may go now. Counted from the sends of the last hour.
  */
-export async function smsWait(sequelize: Sequelize, org: string, userId: string, quota: SmsQuota, tx?: Transaction): Promise<number> {
+export async function smsWait(
+  sequelize: Sequelize,
+  org: string,
+  userId: string,
+  quota: SmsQuota,
+  tx?: Transaction,
+): Promise<number> {
   const [rows] = await sequelize.query(
     `SELECT count(*) FILTER (WHERE user_id = :userId)::int AS by_user,
             count(*)::int AS by_org,
@@ -93,7 +102,8 @@ export async function smsWait(sequelize: Sequelize, org: string, userId: string,
     { replacements: { org, userId }, transaction: tx },
   );
   const r = (rows as { by_user: number; by_org: number; user_oldest: Date | null; org_oldest: Date | null }[])[0]!;
-  const until = (oldest: Date | null) => (oldest ? Math.max(1, Math.ceil((oldest.getTime() + 3_600_000 - Date.now()) / 1000)) : 1);
+  const until = (oldest: Date | null) =>
+    oldest ? Math.max(1, Math.ceil((oldest.getTime() + 3_600_000 - Date.now()) / 1000)) : 1;
   if (r.by_user >= quota.perUserPerHour) return until(r.user_oldest);
   if (r.by_org >= quota.perOrgPerHour) return until(r.org_oldest);
   return 0;

@@ -23,7 +23,9 @@ export function canonicalCode(submitted: string): string {
  * superseded change never matches a newer one.
  */
 export function hashCode(key: Buffer, changeId: string, code: string): string {
-  return createHmac('sha256', key).update(`${changeId}:${canonicalCode(code)}`).digest('hex');
+  return createHmac('sha256', key)
+    .update(`${changeId}:${canonicalCode(code)}`)
+    .digest('hex');
 }
 
 export function sameHash(a: string, b: string): boolean {

@@ -17,7 +17,11 @@ export function parseFilter(text: string): Filter {
  * Evaluates a filter against one complex value, reading sub-attributes case-insensitively and
  * comparing strings case-insensitively unless the sub-attribute is caseExact (RFC 7644 §3.4.2.2).
  */
-export function matchesFilter(filter: Filter, item: Record<string, unknown>, subAttributes: readonly AttrDef[]): boolean {
+export function matchesFilter(
+  filter: Filter,
+  item: Record<string, unknown>,
+  subAttributes: readonly AttrDef[],
+): boolean {
   switch (filter.op) {
     case 'and':
       return (filter as { filters: Filter[] }).filters.every((f) => matchesFilter(f, item, subAttributes));

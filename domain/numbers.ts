@@ -25,9 +25,7 @@ export function requireNumber(raw: unknown, attribute: string): string {
   }
   const normalized = normalizeNumber(raw);
   if (normalized === undefined) {
-    throw invalidValue(
-      `${attribute}: "${maskNumber(raw)}" is not a phone number (an optional + and 4 to 20 digits)`,
-    );
+    throw invalidValue(`${attribute}: "${maskNumber(raw)}" is not a phone number (an optional + and 4 to 20 digits)`);
   }
   return normalized;
 }
@@ -37,7 +35,6 @@ export function sameNumber(a: string | undefined, b: string | undefined): boolea
   const na = normalizeNumber(a);
   return na !== undefined && na === normalizeNumber(b);
 }
-
 
 /** Index of `number` in `list` by number identity, or -1. */
 export function indexOfNumber(list: readonly string[], number: string): number {

@@ -2,14 +2,7 @@ import { ScimError, invalidPath, invalidSyntax, invalidValue } from './errors';
 import { Filter, equalityTerms, matchesFilter } from './filter';
 import { parse } from 'scim2-parse-filter';
 import { indexOfNumber, uniqueNumbers } from './numbers';
-import {
-  UserDoc,
-  coerceValue,
-  containerOf,
-  isMobileEntry,
-  isObject,
-  resolveTopLevel,
-} from './resource';
+import { UserDoc, coerceValue, containerOf, isMobileEntry, isObject, resolveTopLevel } from './resource';
 import { AttrDef, CORE_USER_SCHEMA, PATCH_OP, SchemaDef, findAttr, splitUrnPath } from './schema';
 
 type OpName = 'add' | 'replace' | 'remove';
@@ -155,7 +148,13 @@ function applyOperation(doc: UserDoc, operation: unknown, index: number, touched
  * URN-qualified names, or extension URNs holding their own attributes. readOnly attributes
  * that clients echo back are skipped.
  */
-function applyValueObject(doc: UserDoc, op: OpName, value: Record<string, unknown>, schema: SchemaDef, touched: Set<string>) {
+function applyValueObject(
+  doc: UserDoc,
+  op: OpName,
+  value: Record<string, unknown>,
+  schema: SchemaDef,
+  touched: Set<string>,
+) {
   for (const [key, item] of Object.entries(value)) {
     // Clients echo the server's own attributes back, also inside extension objects.
     if (key === 'schemas' || (schema === CORE_USER_SCHEMA && (key === 'id' || key === 'meta'))) continue;
@@ -188,7 +187,8 @@ function applyAt(doc: UserDoc, op: OpName, target: PatchPath, value: unknown, pa
     const list = coerced as string[];
     container[attr.name] = op === 'add' && Array.isArray(existing) ? uniqueNumbers([...existing, ...list]) : list;
   } else if (attr.multiValued) {
-    container[attr.name] = op === 'add' && Array.isArray(existing) ? mergeValues(attr, existing, coerced as unknown[]) : coerced;
+    container[attr.name] =
+      op === 'add' && Array.isArray(existing) ? mergeValues(attr, existing, coerced as unknown[]) : coerced;
     enforceSinglePrimary(container[attr.name] as unknown[], coerced as unknown[]);
   } else if (attr.type === 'complex' && isObject(existing)) {
     container[attr.name] = { ...existing, ...(coerced as object) };
@@ -246,17 +246,32 @@ function removeWhole(container: Record<string, unknown>, attr: AttrDef, value: u
     container[attr.name] = kept;
   } else if (attr.multiValued && Array.isArray(existing)) {
     const gone = coerceValue(attr, value, path) as unknown[];
-    container[attr.name] = existing.filter((e) => !gone.some((g) => sameValue(e, g) || (isObject(g) && isObject(e) && g.value === e.value && g.type === undefined)));
+    container[attr.name] = existing.filter(
+      (e) =>
+        !gone.some(
+          (g) => sameValue(e, g) || (isObject(g) && isObject(e) && g.value === e.value && g.type === undefined),
+        ),
+    );
   } else {
     delete container[attr.name];
   }
-  if (Array.isArray(container[attr.name]) && (container[attr.name] as unknown[]).length === 0) delete container[attr.name];
+  if (Array.isArray(container[attr.name]) && (container[attr.name] as unknown[]).length === 0)
+    delete container[attr.name];
 }
 
-function applySub(container: Record<string, unknown>, op: OpName, attr: AttrDef, sub: AttrDef, value: unknown, path: string) {
+function applySub(
+  container: Record<string, unknown>,
+  op: OpName,
+  attr: AttrDef,
+  sub: AttrDef,
+  value: unknown,
+  path: string,
+) {
   const existing = container[attr.name];
   const targets: Record<string, unknown>[] = attr.multiValued
-    ? (Array.isArray(existing) ? existing.filter(isObject) : [])
+    ? Array.isArray(existing)
+      ? existing.filter(isObject)
+      : []
     : isObject(existing)
       ? [existing]
       : [];
@@ -281,7 +296,10 @@ function applyFiltered(
 ) {
   const list = Array.isArray(container[attr.name]) ? (container[attr.name] as unknown[]) : [];
   const subAttributes = attr.subAttributes ?? [];
-  const matched = list.filter((item) => isObject(item) && matchesFilter(filter, item, subAttributes)) as Record<string, unknown>[];
+  const matched = list.filter((item) => isObject(item) && matchesFilter(filter, item, subAttributes)) as Record<
+    string,
+    unknown
+  >[];
   if (op === 'remove') {
     if (sub) matched.forEach((item) => delete item[sub.name]);
     else container[attr.name] = list.filter((item) => !matched.includes(item as Record<string, unknown>));
@@ -314,12 +332,22 @@ function applyFiltered(
   }
 }
 
-function setSub(target: Record<string, unknown>, op: OpName, attr: AttrDef, sub: AttrDef, value: unknown, path: string) {
+function setSub(
+  target: Record<string, unknown>,
+  op: OpName,
+  attr: AttrDef,
+  sub: AttrDef,
+  value: unknown,
+  path: string,
+) {
   if (op === 'remove') {
     delete target[sub.name];
     return;
   }
-  const probe = coerceValue({ ...attr, multiValued: false }, { ...target, [sub.name]: value }, attr.name) as Record<string, unknown>;
+  const probe = coerceValue({ ...attr, multiValued: false }, { ...target, [sub.name]: value }, attr.name) as Record<
+    string,
+    unknown
+  >;
   // Coercing the whole item re-checks rules that span sub-attributes (a mobile's number).
   target[sub.name] = probe[sub.name];
 }

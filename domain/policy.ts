@@ -11,7 +11,11 @@ export const policySchema = z
     codeLength: z.number().int().min(4).max(10),
     codeCharset: z.enum(['digits', 'alphanumeric']),
     codeTtl: z.number().int().min(10).max(86_400),
-    pendingTtl: z.number().int().min(60).max(30 * 86_400),
+    pendingTtl: z
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 86_400),
     maxAttemptsPerCode: z.number().int().min(1).max(20),
     maxAttemptsPerChange: z.number().int().min(1).max(100),
     resendCooldown: z.number().int().min(0).max(3_600),

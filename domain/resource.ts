@@ -1,14 +1,6 @@
 import { invalidPath, invalidValue } from './errors';
 import { normalizeNumber, requireNumber, uniqueNumbers } from './numbers';
-import {
-  AttrDef,
-  COMMON_READ_ONLY,
-  CORE_USER_SCHEMA,
-  EXTENSION_IDS,
-  SchemaDef,
-  findAttr,
-  findSchema,
-} from './schema';
+import { AttrDef, COMMON_READ_ONLY, CORE_USER_SCHEMA, EXTENSION_IDS, SchemaDef, findAttr, findSchema } from './schema';
 
 /**
  * A user as the engine sees it: canonical attribute names, typed values, extensions under their

@@ -148,9 +148,13 @@ export const ENTERPRISE_USER_SCHEMA: SchemaDef = {
         str('displayName', 'The manager name.', { mutability: 'readOnly' }),
       ],
     },
-    str('pendingMobileNumber', 'The primary mobile waiting for its SMS code (or, when only the verified list has a change pending, that number).', {
-      mutability: 'readOnly',
-    }),
+    str(
+      'pendingMobileNumber',
+      'The primary mobile waiting for its SMS code (or, when only the verified list has a change pending, that number).',
+      {
+        mutability: 'readOnly',
+      },
+    ),
   ],
 };
 

@@ -68,10 +68,14 @@ export function decide(input: DecideInput): Decision {
   const decision: Decision = { doc, phoneVerified: stored.phoneVerified, start: [], cancel: [], bypassed: false };
 
   if (!policy.multipleNumbers && (touches(MOBILE_LIST) || touches(VERIFIED_LIST)) && hasLists(input.next)) {
-    throw invalidValue('This organization keeps a single mobile number: mobileNumbers and verifiedMobileNumbers are not accepted');
+    throw invalidValue(
+      'This organization keeps a single mobile number: mobileNumbers and verifiedMobileNumbers are not accepted',
+    );
   }
   if (verifyMobile === false && !(input.via === 'admin' && policy.allowAdminBypass)) {
-    throw invalidValue('verifyMobile: false (commit without verification) is not allowed by this organization\'s policy');
+    throw invalidValue(
+      "verifyMobile: false (commit without verification) is not allowed by this organization's policy",
+    );
   }
 
   const listStart = decideVerifiedList(input, decision, touches);
@@ -98,7 +102,11 @@ function takeVerifyMobile(doc: UserDoc): boolean | undefined {
  * Scenario 2. Removals apply at once; a new verified number is held back and becomes pending;
  * verified numbers stay a subset of the mobile list. Returns the number to verify, if any.
  */
-function decideVerifiedList(input: DecideInput, decision: Decision, touches: (key: string) => boolean): string | undefined {
+function decideVerifiedList(
+  input: DecideInput,
+  decision: Decision,
+  touches: (key: string) => boolean,
+): string | undefined {
   const { stored, pending, policy } = input;
   const before = listsOf(stored.doc);
   const after = listsOf(decision.doc);
@@ -106,7 +114,10 @@ function decideVerifiedList(input: DecideInput, decision: Decision, touches: (ke
   const added = after.verifiedMobileNumbers.filter((n) => indexOfNumber(before.verifiedMobileNumbers, n) < 0);
 
   if (!policy.enabled) {
-    setLists(decision.doc, { mobileNumbers: [...after.mobileNumbers, ...after.verifiedMobileNumbers], verifiedMobileNumbers: after.verifiedMobileNumbers });
+    setLists(decision.doc, {
+      mobileNumbers: [...after.mobileNumbers, ...after.verifiedMobileNumbers],
+      verifiedMobileNumbers: after.verifiedMobileNumbers,
+    });
     if (pendingList && touches(VERIFIED_LIST)) decision.cancel.push(VERIFIED_LIST_UPDATE);
     return undefined;
   }

@@ -71,7 +71,8 @@ export class EncryptionCodec implements PayloadCodec {
       if (!encoding || decoder.decode(encoding) !== ENCODING) return payload;
       const keyId = payload.metadata?.[KEY_ID_KEY];
       const key = keyId ? this.byId.get(decoder.decode(keyId)) : undefined;
-      if (!key || !payload.data) throw new Error(`No key to decrypt a payload sealed with key "${keyId ? decoder.decode(keyId) : '?'}"`);
+      if (!key || !payload.data)
+        throw new Error(`No key to decrypt a payload sealed with key "${keyId ? decoder.decode(keyId) : '?'}"`);
       return temporal.api.common.v1.Payload.decode(open(key, payload.data));
     });
   }

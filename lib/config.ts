@@ -18,7 +18,10 @@ export const envSchema = z.object({
   PUBLIC_BASE_URL: z.string().url().optional(),
   DATA_DIR: z.string().default(join(REPO_ROOT, '.data')),
   DATABASE_URL: z.string().url().optional(),
-  TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'host:port').optional(),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[^:\s]+:\d+$/, 'host:port')
+    .optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('mobile-verification'),
   TEMPORAL_DEV_PORT: z.coerce.number().int().min(0).max(65_535).default(7233),
@@ -34,7 +37,10 @@ export const envSchema = z.object({
   CODEC_CORS_ORIGINS: z.string().default('http://127.0.0.1:8233,http://localhost:8233'),
   SMS_PROVIDER: z.enum(['outbox', 'aws-sns', 'http']).optional(),
   SMS_OUTBOX_FILE: z.string().optional(),
-  SMS_SENDER_ID: z.string().regex(/^(?=.*[A-Za-z])[A-Za-z0-9]{1,11}$/, '1 to 11 letters and digits, at least one letter').optional(),
+  SMS_SENDER_ID: z
+    .string()
+    .regex(/^(?=.*[A-Za-z])[A-Za-z0-9]{1,11}$/, '1 to 11 letters and digits, at least one letter')
+    .optional(),
   SMS_HTTP_URL: z.string().url().optional(),
   SMS_HTTP_TOKEN: z.string().min(1).optional(),
   // Below the SMS activity's 30 s start-to-close timeout.
@@ -56,7 +62,14 @@ export interface Config {
   databaseUrl?: string;
   /** `devPort`/`uiPort`: where `npm start` runs the dev server when no address is given. */
   temporal: { address?: string; namespace: string; taskQueue: string; devPort: number; uiPort: number };
-  auth: { mode: 'dev' | 'jwks'; devSecret: Buffer; jwksUrl?: string; issuer?: string; audience?: string; jwksCooldownSeconds: number };
+  auth: {
+    mode: 'dev' | 'jwks';
+    devSecret: Buffer;
+    jwksUrl?: string;
+    issuer?: string;
+    audience?: string;
+    jwksCooldownSeconds: number;
+  };
   codeHashKey: Buffer;
   /** Keys of the payload codec: the first encrypts, all decrypt. */
   payloadKeys: PayloadKey[];
@@ -85,13 +98,17 @@ function policyFromEnv(env: NodeJS.ProcessEnv, smsProvider: string | undefined):
     const raw = env[name];
     if (raw === undefined) continue;
     const kind = typeof (BUILT_IN_POLICY as Record<string, unknown>)[key];
-    if (kind === 'boolean' && !/^(true|false)$/.test(raw)) throw new ConfigError(`${name} must be true or false, not "${raw}"`);
-    if (kind === 'number' && !/^[0-9]+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, not "${raw}"`);
+    if (kind === 'boolean' && !/^(true|false)$/.test(raw))
+      throw new ConfigError(`${name} must be true or false, not "${raw}"`);
+    if (kind === 'number' && !/^[0-9]+$/.test(raw))
+      throw new ConfigError(`${name} must be a whole number, not "${raw}"`);
     merged[key] = kind === 'number' ? Number(raw) : kind === 'boolean' ? raw === 'true' : raw;
   }
   const parsed = policySchema.safeParse(merged);
   if (!parsed.success) {
-    throw new ConfigError(`Bad policy default: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new ConfigError(
+      `Bad policy default: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   return parsed.data;
 }
@@ -168,7 +185,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     auth: {
       mode: e.AUTH_MODE,
-      devSecret: e.AUTH_MODE === 'dev' ? devSecret(dataDir, 'AUTH_DEV_SECRET', production, e.AUTH_DEV_SECRET) : Buffer.alloc(0),
+      devSecret:
+        e.AUTH_MODE === 'dev' ? devSecret(dataDir, 'AUTH_DEV_SECRET', production, e.AUTH_DEV_SECRET) : Buffer.alloc(0),
       jwksUrl: e.AUTH_JWKS_URL,
       issuer: e.AUTH_ISSUER,
       audience: e.AUTH_AUDIENCE,
@@ -176,10 +194,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     codeHashKey: devSecret(dataDir, 'CODE_HASH_KEY', production, e.CODE_HASH_KEY),
     payloadKeys: payloadKeysOf(dataDir, production, e.PAYLOAD_KEYS),
-    codecCorsOrigins: e.CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+    codecCorsOrigins: e.CODEC_CORS_ORIGINS.split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
     smsOutboxFile: resolve(e.SMS_OUTBOX_FILE ?? join(dataDir, 'sms-outbox.jsonl')),
     sns: { region: e.AWS_REGION, endpoint: e.AWS_ENDPOINT_URL_SNS, senderId: e.SMS_SENDER_ID },
-    smsHttp: e.SMS_HTTP_URL ? { url: e.SMS_HTTP_URL, token: e.SMS_HTTP_TOKEN!, timeoutMs: e.SMS_HTTP_TIMEOUT_MS } : undefined,
+    smsHttp: e.SMS_HTTP_URL
+      ? { url: e.SMS_HTTP_URL, token: e.SMS_HTTP_TOKEN!, timeoutMs: e.SMS_HTTP_TIMEOUT_MS }
+      : undefined,
     logLevel: e.LOG_LEVEL,
     validatePerIpPerMinute: e.VALIDATE_PER_IP_PER_MINUTE,
     metricsPort: e.METRICS_PORT,

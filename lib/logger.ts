@@ -12,7 +12,16 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       level,
       base: { service: 'mobile-verify' },
       redact: {
-        paths: ['code', 'number', 'token', 'authorization', '*.code', '*.number', '*.authorization', 'req.headers.authorization'],
+        paths: [
+          'code',
+          'number',
+          'token',
+          'authorization',
+          '*.code',
+          '*.number',
+          '*.authorization',
+          'req.headers.authorization',
+        ],
         censor: '[redacted]',
       },
       timestamp: pino.stdTimeFunctions.isoTime,

@@ -40,7 +40,11 @@ export function runPart(part: 'api' | 'worker'): void {
     throw error;
   }
   const start = async () => {
-    const postgres = await resolvePostgres({ databaseUrl: config.databaseUrl, database: 'mobile_verify', dataDir: join(config.dataDir, 'pg') });
+    const postgres = await resolvePostgres({
+      databaseUrl: config.databaseUrl,
+      database: 'mobile_verify',
+      dataDir: join(config.dataDir, 'pg'),
+    });
     stack = await startStack({
       config,
       logger,
@@ -50,7 +54,10 @@ export function runPart(part: 'api' | 'worker'): void {
       worker: part === 'worker',
     });
     const metrics = config.metricsPort === undefined ? undefined : serveMetrics(config.host, config.metricsPort);
-    logger.info({ part, url: stack.url, taskQueue: config.temporal.taskQueue, metricsPort: config.metricsPort }, `${part} started`);
+    logger.info(
+      { part, url: stack.url, taskQueue: config.temporal.taskQueue, metricsPort: config.metricsPort },
+      `${part} started`,
+    );
     const stop = async () => {
       metrics?.close();
       await stack?.stop();

@@ -117,7 +117,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const server: Server = await new Promise((resolve, reject) => {
       const s = app.listen(config.port, config.host, () => resolve(s));
       s.once('error', (error: NodeJS.ErrnoException) =>
-        reject(new Error(error.code === 'EADDRINUSE' ? `port ${config.port} on ${config.host} is in use: set PORT to another one` : error.message)),
+        reject(
+          new Error(
+            error.code === 'EADDRINUSE'
+              ? `port ${config.port} on ${config.host} is in use: set PORT to another one`
+              : error.message,
+          ),
+        ),
       );
     });
     const { port } = server.address() as AddressInfo;

@@ -53,19 +53,43 @@ async function main() {
   const logger = createLogger('error');
   routeTemporalLogs(logger, 'ERROR');
   // All clients share one loopback address: lift the per-address limit for the run.
-  const config = loadConfig({ ...process.env, DATA_DIR: mkdtempSync(join(tmpdir(), 'mv-bench-')), PORT: '0', LOG_LEVEL: 'error', VALIDATE_PER_IP_PER_MINUTE: '100000' });
+  const config = loadConfig({
+    ...process.env,
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'mv-bench-')),
+    PORT: '0',
+    LOG_LEVEL: 'error',
+    VALIDATE_PER_IP_PER_MINUTE: '100000',
+  });
   config.policyDefaults = { ...config.policyDefaults, smsPerUserPerHour: 1_000, smsPerOrgPerHour: 10_000_000 };
-  const postgres = await resolvePostgres({ databaseUrl: process.env.DATABASE_URL, database: 'mobile_verify_bench', dataDir: join(config.dataDir, 'pg') });
+  const postgres = await resolvePostgres({
+    databaseUrl: process.env.DATABASE_URL,
+    database: 'mobile_verify_bench',
+    dataDir: join(config.dataDir, 'pg'),
+  });
   await dropDatabase(postgres.url);
   await ensureDatabase(postgres.url);
   const temporal = await startTemporal({ logLevel: 'error' });
-  const stack = await startStack({ config, logger, databaseUrl: postgres.url, temporalAddress: temporal.address, smsProviders: { outbox: capture } });
+  const stack = await startStack({
+    config,
+    logger,
+    databaseUrl: postgres.url,
+    temporalAddress: temporal.address,
+    smsProviders: { outbox: capture },
+  });
   const url = stack.url!;
   const org = 'bench';
-  const admin = await mintDevToken(config.auth.devSecret, { org, sub: 'admin', scope: 'internal_user_mgt_create internal_user_mgt_update' });
+  const admin = await mintDevToken(config.auth.devSecret, {
+    org,
+    sub: 'admin',
+    scope: 'internal_user_mgt_create internal_user_mgt_update',
+  });
   const call = async (method: string, path: string, token: string, body: unknown) => {
     const started = performance.now();
-    const response = await fetch(`${url}/t/${org}${path}`, { method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await fetch(`${url}/t/${org}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     await response.arrayBuffer();
     return { status: response.status, ms: performance.now() - started };
   };
@@ -76,13 +100,23 @@ async function main() {
     const created = await fetch(`${url}/t/${org}/scim2/Users`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ userName: `bench-${i}`, phoneNumbers: [{ type: 'mobile', value: `01${String(i).padStart(8, '0')}` }] }),
+      body: JSON.stringify({
+        userName: `bench-${i}`,
+        phoneNumbers: [{ type: 'mobile', value: `01${String(i).padStart(8, '0')}` }],
+      }),
     });
     const id = ((await created.json()) as { id: string }).id;
-    users.push({ id, token: await mintDevToken(config.auth.devSecret, { org, sub: id, scope: 'internal_login' }), busy: false });
+    users.push({
+      id,
+      token: await mintDevToken(config.auth.devSecret, { org, sub: id, scope: 'internal_login' }),
+      busy: false,
+    });
   }
   const memoryBefore = process.memoryUsage().rss;
-  const patch = (value: string) => ({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value }] });
+  const patch = (value: string) => ({
+    schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+    Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value }],
+  });
   let errors = 0;
   let next = 0;
   const take = () => {
@@ -99,16 +133,21 @@ async function main() {
   async function phase(name: string, work: () => Promise<void>) {
     process.stderr.write(`${name}: ${CLIENTS} clients for ${SECONDS} s...\n`);
     const until = Date.now() + SECONDS * 1000;
-    await Promise.all(Array.from({ length: CLIENTS }, async () => {
-      while (Date.now() < until) await work();
-    }));
+    await Promise.all(
+      Array.from({ length: CLIENTS }, async () => {
+        while (Date.now() < until) await work();
+      }),
+    );
   }
 
   // Baseline: PATCHes of an attribute that needs no verification.
   const baseline: number[] = [];
   await phase('baseline', async () => {
     const user = take();
-    const r = await call('PATCH', `/scim2/Users/${user.id}`, admin, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'displayName', value: randomUUID() }] });
+    const r = await call('PATCH', `/scim2/Users/${user.id}`, admin, {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'replace', path: 'displayName', value: randomUUID() }],
+    });
     if (r.status !== 200) errors += 1;
     else baseline.push(r.ms);
     user.busy = false;
@@ -126,7 +165,10 @@ async function main() {
     const p = await call('PATCH', `/scim2/Users/${user.id}`, admin, patch(number));
     if (p.status !== 200) errors += 1;
     else patches.push(p.ms);
-    const v = await call('POST', '/api/identity/user/v1.0/me/validate-code', user.token, { code: await code, properties: [] });
+    const v = await call('POST', '/api/identity/user/v1.0/me/validate-code', user.token, {
+      code: await code,
+      properties: [],
+    });
     inbox.delete(number);
     if (v.status !== 200) errors += 1;
     else validates.push(v.ms);

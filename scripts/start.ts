@@ -18,7 +18,11 @@ async function main() {
   routeTemporalLogs(logger, 'INFO');
   const say = (line: string) => process.stderr.write(`${line}\n`);
 
-  const postgres = await resolvePostgres({ databaseUrl: config.databaseUrl, database: 'mobile_verify', dataDir: join(config.dataDir, 'pg') });
+  const postgres = await resolvePostgres({
+    databaseUrl: config.databaseUrl,
+    database: 'mobile_verify',
+    dataDir: join(config.dataDir, 'pg'),
+  });
   const temporal = await startTemporal({
     address: config.temporal.address,
     namespace: config.temporal.namespace,
@@ -32,7 +36,9 @@ async function main() {
   say('');
   say('mobile-verify is running');
   say(`  API          ${stack.url}   (health: ${stack.url}/health)`);
-  say(`  Temporal     ${temporal.address}${config.temporal.address ? ' (TEMPORAL_ADDRESS)' : ' (CLI dev server, history in .data/temporal.db)'}`);
+  say(
+    `  Temporal     ${temporal.address}${config.temporal.address ? ' (TEMPORAL_ADDRESS)' : ' (CLI dev server, history in .data/temporal.db)'}`,
+  );
   if (temporal.uiUrl) say(`  Temporal UI  ${temporal.uiUrl}`);
   say(`  Postgres     ${postgres.url.replace(/:[^:@/]*@/, ':***@')} (${postgres.source})`);
   say(`  SMS outbox   ${config.smsOutboxFile}`);

@@ -19,7 +19,12 @@ async function main() {
   if (!values.sub) throw new ConfigError('--sub <userId> is required');
   const config = loadConfig();
   if (config.auth.mode !== 'dev') throw new ConfigError('npm run token mints development tokens only (AUTH_MODE=dev)');
-  const token = await mintDevToken(config.auth.devSecret, { org: values.org!, sub: values.sub, scope: values.scope!, expiresIn: values.expires });
+  const token = await mintDevToken(config.auth.devSecret, {
+    org: values.org!,
+    sub: values.sub,
+    scope: values.scope!,
+    expiresIn: values.expires,
+  });
   process.stdout.write(`${token}\n`);
 }
 

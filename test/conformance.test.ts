@@ -19,7 +19,10 @@ interface Check {
  * the checker writes random strings into attributes that only take phone numbers, and tries to
  * commit a number without verification, which the default policy forbids.
  */
-const BY_DESIGN: RegExp[] = [/is not a phone number/, /verifyMobile: false \(commit without verification\) is not allowed/];
+const BY_DESIGN: RegExp[] = [
+  /is not a phone number/,
+  /verifyMobile: false \(commit without verification\) is not allowed/,
+];
 
 let h: Harness;
 beforeAll(async () => {
@@ -33,8 +36,14 @@ describe('independent SCIM conformance (scim2-tester)', () => {
   it('passes every check except the ones that fail by design', async () => {
     expect(existsSync(PYTHON), 'scim2-tester is installed by `scripts/setup.sh scim` (npm test runs it)').toBe(true);
     const token = await h.token('carbon.super', 'conformance', ADMIN_SCOPES);
-    const { stdout } = await promisify(execFile)(PYTHON, [RUNNER, `${h.url}/scim2`, token], { timeout: 120_000, maxBuffer: 16 << 20 });
-    const checks: Check[] = stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    const { stdout } = await promisify(execFile)(PYTHON, [RUNNER, `${h.url}/scim2`, token], {
+      timeout: 120_000,
+      maxBuffer: 16 << 20,
+    });
+    const checks: Check[] = stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line));
     const failed = checks.filter((c) => c.status !== 'SUCCESS' && c.status !== 'SKIPPED');
     const unexpected = failed.filter((c) => !BY_DESIGN.some((re) => re.test(c.reason ?? '')));
     expect(unexpected).toEqual([]);

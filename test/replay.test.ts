@@ -7,7 +7,9 @@ import { EncryptionCodec, parsePayloadKeys } from '../lib/codec';
 import { TEST_PAYLOAD_KEYS } from './support/harness';
 
 const DIR = join(__dirname, 'fixtures', 'histories');
-const fixtures = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+const fixtures = readdirSync(DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 /**
  * Recorded histories of every path through the workflow replay against today's workflow code.

@@ -42,7 +42,11 @@ const { issueCode } = proxyActivities<Activities>({
 });
 
 // Commits and clean-ups must happen eventually: Postgres restarts are waited out.
-const postgresRetry = { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' } as const;
+const postgresRetry = {
+  initialInterval: '500 milliseconds',
+  backoffCoefficient: 2,
+  maximumInterval: '30 seconds',
+} as const;
 const remote = proxyActivities<Activities>({ startToCloseTimeout: '15 seconds', retry: postgresRetry });
 // The same Postgres work as local activities: run inside the workflow task, without a round
 // trip through the server, so that an Update (validate-code) answers sooner.
@@ -111,7 +115,10 @@ export async function mobileVerification(input: VerificationInput): Promise<Veri
     io.cancel();
   };
   const triesLeft = () =>
-    Math.max(0, Math.min(policy.maxAttemptsPerChange - wrongTries, policy.maxAttemptsPerCode - (code?.wrongTries ?? 0)));
+    Math.max(
+      0,
+      Math.min(policy.maxAttemptsPerChange - wrongTries, policy.maxAttemptsPerCode - (code?.wrongTries ?? 0)),
+    );
 
   /**
    * Handlers that run activities take turns, so counters and limits hold exactly. Work cut off
@@ -149,14 +156,17 @@ export async function mobileVerification(input: VerificationInput): Promise<Veri
       return { sent: true };
     } catch (error) {
       if (isCancellation(error)) return { sent: false, permanent: false };
-      const cause = error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause : undefined;
+      const cause =
+        error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause : undefined;
       const permanent = cause?.type === PERMANENT_SMS_FAILURE;
       const retryAfterSeconds = cause?.type === SMS_RATE_LIMITED ? Number(cause.details?.[0] ?? 60) : undefined;
       log.warn('SMS not sent', { ...ref, traceId: requestId, permanent, rateLimited: retryAfterSeconds !== undefined });
       code = undefined;
       setStatus('send_failed');
       const detail = retryAfterSeconds === undefined ? { permanent } : { permanent, rateLimited: true };
-      await io.run(() => postgres().recordAudit({ ...ref, requestId, event: 'send_failed', maskedNumber: input.maskedNumber, detail }));
+      await io.run(() =>
+        postgres().recordAudit({ ...ref, requestId, event: 'send_failed', maskedNumber: input.maskedNumber, detail }),
+      );
       return { sent: false, permanent, retryAfterSeconds };
     }
   }
@@ -197,7 +207,14 @@ export async function mobileVerification(input: VerificationInput): Promise<Veri
         live.wrongTries += 1;
         wrongTries += 1;
         if (wrongTries >= policy.maxAttemptsPerChange) {
-          await io.run(() => postgres().clearPending({ ...ref, requestId: request.requestId, reason: 'failed', maskedNumber: input.maskedNumber }));
+          await io.run(() =>
+            postgres().clearPending({
+              ...ref,
+              requestId: request.requestId,
+              reason: 'failed',
+              maskedNumber: input.maskedNumber,
+            }),
+          );
           finish('failed');
           return { outcome: 'locked' };
         }
@@ -237,11 +254,20 @@ export async function mobileVerification(input: VerificationInput): Promise<Veri
         const result = await sendCode(request.requestId);
         if (!result.sent) {
           if (ended) return { outcome: 'ended' };
-          if (result.retryAfterSeconds !== undefined) return { outcome: 'rate_limited', retryAfterSeconds: result.retryAfterSeconds };
+          if (result.retryAfterSeconds !== undefined)
+            return { outcome: 'rate_limited', retryAfterSeconds: result.retryAfterSeconds };
           return { outcome: 'send_failed', permanent: result.permanent };
         }
         resends += 1;
-        await io.run(() => postgres().recordAudit({ ...ref, requestId: request.requestId, event: 'resent', maskedNumber: input.maskedNumber, detail: { resends } }));
+        await io.run(() =>
+          postgres().recordAudit({
+            ...ref,
+            requestId: request.requestId,
+            event: 'resent',
+            maskedNumber: input.maskedNumber,
+            detail: { resends },
+          }),
+        );
         return { outcome: 'sent' };
       }),
     {
@@ -256,7 +282,10 @@ export async function mobileVerification(input: VerificationInput): Promise<Veri
   setHandler(supersede, () => endFromOutside('superseded'));
   setHandler(cancel, () => endFromOutside('cancelled'));
 
-  setHandler(matchesCode, (codeHash) => !ended && !!code && !code.dead && Date.now() <= code.expiresAt && code.hash === codeHash);
+  setHandler(
+    matchesCode,
+    (codeHash) => !ended && !!code && !code.dead && Date.now() <= code.expiresAt && code.hash === codeHash,
+  );
 
   setHandler(state, () => ({
     scenario: input.scenario,
@@ -281,7 +310,14 @@ export async function mobileVerification(input: VerificationInput): Promise<Veri
   if (!decided) {
     await exclusively(async () => {
       if (ended) return;
-      await io.run(() => postgres().clearPending({ ...ref, requestId: input.requestId, reason: 'expired', maskedNumber: input.maskedNumber }));
+      await io.run(() =>
+        postgres().clearPending({
+          ...ref,
+          requestId: input.requestId,
+          reason: 'expired',
+          maskedNumber: input.maskedNumber,
+        }),
+      );
       finish('expired');
     });
   }

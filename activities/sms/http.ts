@@ -46,7 +46,12 @@ export function httpProvider(options: HttpSmsOptions): SmsProvider {
         });
         text = await response.text();
       } catch (error) {
-        const reason = error instanceof Error ? (error.name === 'TimeoutError' ? `no answer within ${options.timeoutMs} ms` : error.name) : 'error';
+        const reason =
+          error instanceof Error
+            ? error.name === 'TimeoutError'
+              ? `no answer within ${options.timeoutMs} ms`
+              : error.name
+            : 'error';
         const code = (error as { cause?: { code?: unknown } }).cause?.code;
         throw new Error(`SMS gateway unreachable: ${reason}${typeof code === 'string' ? ` (${code})` : ''}`);
       }

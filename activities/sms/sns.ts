@@ -59,7 +59,11 @@ export function snsProvider(options: SnsOptions): SmsProvider {
       endpoint: options.endpoint,
       maxAttempts: 2,
       // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes.
-      requestHandler: { connectionTimeout: Math.min(timeoutMs, 2_000), requestTimeout: timeoutMs, throwOnRequestTimeout: true },
+      requestHandler: {
+        connectionTimeout: Math.min(timeoutMs, 2_000),
+        requestTimeout: timeoutMs,
+        throwOnRequestTimeout: true,
+      },
     }));
 
   return {

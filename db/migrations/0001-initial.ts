@@ -35,7 +35,10 @@ export async function up({ context: q }: { context: QueryInterface }) {
     expires_at: { type: DataTypes.DATE, allowNull: false },
     created_at: { type: DataTypes.DATE, allowNull: false },
   });
-  await q.addIndex('pending_changes', ['org', 'user_id', 'scenario'], { unique: true, name: 'pending_one_per_scenario' });
+  await q.addIndex('pending_changes', ['org', 'user_id', 'scenario'], {
+    unique: true,
+    name: 'pending_one_per_scenario',
+  });
 
   await q.createTable('accepted_codes', {
     change_id: { type: DataTypes.UUID, primaryKey: true },

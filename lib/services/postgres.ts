@@ -218,7 +218,10 @@ function releaseProcessHooks(specifier: string): void {
 /** uid and gid of the `postgres` OS user, or undefined when there is none. */
 function postgresOsUser(): { uid: number; gid: number } | undefined {
   const id = (flag: string) =>
-    Number.parseInt(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }), 10);
+    Number.parseInt(
+      execFileSync('id', [flag, 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
+      10,
+    );
   try {
     const uid = id('-u');
     const gid = id('-g');
@@ -310,7 +313,10 @@ async function startEmbedded(database: string, dataDirOpt: string): Promise<Post
     await Promise.race([
       server.start(),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`not ready after ${EMBEDDED_START_TIMEOUT_MS} ms`)), EMBEDDED_START_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(new Error(`not ready after ${EMBEDDED_START_TIMEOUT_MS} ms`)),
+          EMBEDDED_START_TIMEOUT_MS,
+        );
       }),
     ]);
   } catch (err) {

@@ -5,17 +5,28 @@ import { ADMIN_SCOPES, Harness, eventually, freshOrg, startHarness } from '../su
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({ policy: { smsPerUserPerHour: 3, resendCooldown: 0, maxResends: 10 }, env: { VALIDATE_PER_IP_PER_MINUTE: '40' } });
+  h = await startHarness({
+    policy: { smsPerUserPerHour: 3, resendCooldown: 0, maxResends: 10 },
+    env: { VALIDATE_PER_IP_PER_MINUTE: '40' },
+  });
 });
 afterAll(async () => {
   await h?.stop();
 });
 
-const setMobile = (value: string) => ({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value }] });
+const setMobile = (value: string) => ({
+  schemas: [PATCH_OP],
+  Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value }],
+});
 
 async function user(org = freshOrg()) {
   const admin = await h.token(org, 'admin', ADMIN_SCOPES);
-  const id = (await h.call('POST', `/t/${org}/scim2/Users`, { token: admin, body: { userName: `u${Math.random()}`, phoneNumbers: [{ type: 'mobile', value: '0111111111' }] } })).body.id as string;
+  const id = (
+    await h.call('POST', `/t/${org}/scim2/Users`, {
+      token: admin,
+      body: { userName: `u${Math.random()}`, phoneNumbers: [{ type: 'mobile', value: '0111111111' }] },
+    })
+  ).body.id as string;
   const self = await h.token(org, id, 'internal_login');
   return {
     org,
@@ -23,8 +34,13 @@ async function user(org = freshOrg()) {
     admin,
     patch: (n: string) => h.call('PATCH', `/t/${org}/scim2/Users/${id}`, { token: admin, body: setMobile(n) }),
     get: () => h.call('GET', `/t/${org}/scim2/Users/${id}`, { token: admin }),
-    resend: () => h.call('POST', `/t/${org}/api/identity/user/v1.0/me/resend-code`, { token: self, body: { properties: [] } }),
-    validate: (code: string) => h.call('POST', `/t/${org}/api/identity/user/v1.0/me/validate-code`, { token: self, body: { code, properties: [] } }),
+    resend: () =>
+      h.call('POST', `/t/${org}/api/identity/user/v1.0/me/resend-code`, { token: self, body: { properties: [] } }),
+    validate: (code: string) =>
+      h.call('POST', `/t/${org}/api/identity/user/v1.0/me/validate-code`, {
+        token: self,
+        body: { code, properties: [] },
+      }),
     sms: () => h.outbox().filter((m) => m.userId === id).length,
   };
 }
@@ -51,7 +67,10 @@ describe('hourly SMS caps', () => {
   it('per org: the org cap holds across its users', async () => {
     const org = freshOrg();
     const admin = await h.token(org, 'admin', ADMIN_SCOPES);
-    await h.call('PATCH', `/t/${org}/api/server/v1/mobile-verification/policy`, { token: admin, body: { smsPerOrgPerHour: 2 } });
+    await h.call('PATCH', `/t/${org}/api/server/v1/mobile-verification/policy`, {
+      token: admin,
+      body: { smsPerOrgPerHour: 2 },
+    });
     const [a, b, c] = [await user(org), await user(org), await user(org)];
     expect((await a.patch('0123400021')).status).toBe(200);
     await eventually(() => expect(a.sms()).toBe(1));

@@ -38,26 +38,199 @@ const patchOf = (...Operations: unknown[]) => ({ schemas: [PATCH_OP], Operations
 
 describe('bad input on SCIM routes: a precise 4xx and nothing applied', () => {
   const cases: [string, () => Promise<Reply>, number, string | undefined][] = [
-    ['invalid JSON', () => h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, { token: admin, raw: '{"schemas": [' }), 400, 'invalidSyntax'],
-    ['an empty body', () => h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, { token: admin, raw: '' }), 400, 'invalidSyntax'],
-    ['a JSON array instead of a PatchOp', () => h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, { token: admin, body: [] }), 400, 'invalidSyntax'],
-    ['an unknown attribute path', () => h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, { token: admin, body: patchOf({ op: 'replace', path: 'shoeSize', value: 1 }) }), 400, 'invalidPath'],
-    ['a wrong type', () => h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, { token: admin, body: patchOf({ op: 'replace', path: 'active', value: 'maybe' }) }), 400, 'invalidValue'],
-    ['a bad number', () => h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, { token: admin, body: patchOf({ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '12ab' }) }), 400, 'invalidValue'],
-    ['unicode digits in a number', () => h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, { token: admin, body: patchOf({ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '٠١٢٣٤٥٦٧٨٩' }) }), 400, 'invalidValue'],
-    ['a remove without path', () => h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, { token: admin, body: patchOf({ op: 'remove' }) }), 400, 'noTarget'],
-    ['a readOnly path', () => h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, { token: admin, body: patchOf({ op: 'replace', path: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:pendingMobileNumber', value: '0123456789' }) }), 400, 'mutability'],
-    ['a good op followed by a bad one', () => h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, { token: admin, body: patchOf({ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '0123456789' }, { op: 'replace', path: 'nope', value: 1 }) }), 400, 'invalidPath'],
-    ['a PUT without userName', () => h.call('PUT', `/t/${org}/scim2/Users/${userId}`, { token: admin, body: { phoneNumbers: [{ type: 'mobile', value: '0123456789' }] } }), 400, 'invalidValue'],
-    ['a body over the limit', () => h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, { token: admin, raw: JSON.stringify(patchOf({ op: 'replace', path: 'displayName', value: 'x'.repeat(300_000) })) }), 413, undefined],
-    ['another media type', () => h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, { token: admin, raw: 'a=b', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } }), 415, undefined],
-    ['a stale If-Match', () => h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, { token: admin, body: patchOf({ op: 'replace', path: 'displayName', value: 'E' }), headers: { 'If-Match': 'W/"999"' } }), 412, undefined],
-    ['an unknown user', () => h.call('PATCH', `/t/${org}/scim2/Users/not-a-user`, { token: admin, body: patchOf({ op: 'replace', path: 'displayName', value: 'E' }) }), 404, undefined],
-    ['a NUL character', () => h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, { token: admin, body: patchOf({ op: 'replace', path: 'displayName', value: 'nul\u0000byte' }) }), 400, 'invalidValue'],
-    ['an unpaired surrogate', () => h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, { token: admin, raw: '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"displayName","value":"\\ud800"}]}' }), 400, 'invalidValue'],
-    ['a key given twice', () => h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, { token: admin, raw: '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"remove","op":"replace","path":"displayName","value":"A"}]}' }), 400, 'invalidSyntax'],
-    ['a number list longer than 50', () => h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, { token: admin, body: patchOf({ op: 'add', path: 'urn:scim:wso2:schema:mobileNumbers', value: Array.from({ length: 20_000 }, (_, i) => `07${String(i).padStart(8, '0')}`).join(',') }) }), 400, 'invalidValue'],
-    ['a method the route does not have', () => h.call('DELETE', `/t/${org}/scim2/Me`, { token: admin }), 405, undefined],
+    [
+      'invalid JSON',
+      () => h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, { token: admin, raw: '{"schemas": [' }),
+      400,
+      'invalidSyntax',
+    ],
+    [
+      'an empty body',
+      () => h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, { token: admin, raw: '' }),
+      400,
+      'invalidSyntax',
+    ],
+    [
+      'a JSON array instead of a PatchOp',
+      () => h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, { token: admin, body: [] }),
+      400,
+      'invalidSyntax',
+    ],
+    [
+      'an unknown attribute path',
+      () =>
+        h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, {
+          token: admin,
+          body: patchOf({ op: 'replace', path: 'shoeSize', value: 1 }),
+        }),
+      400,
+      'invalidPath',
+    ],
+    [
+      'a wrong type',
+      () =>
+        h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, {
+          token: admin,
+          body: patchOf({ op: 'replace', path: 'active', value: 'maybe' }),
+        }),
+      400,
+      'invalidValue',
+    ],
+    [
+      'a bad number',
+      () =>
+        h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, {
+          token: admin,
+          body: patchOf({ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '12ab' }),
+        }),
+      400,
+      'invalidValue',
+    ],
+    [
+      'unicode digits in a number',
+      () =>
+        h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, {
+          token: admin,
+          body: patchOf({ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '٠١٢٣٤٥٦٧٨٩' }),
+        }),
+      400,
+      'invalidValue',
+    ],
+    [
+      'a remove without path',
+      () => h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, { token: admin, body: patchOf({ op: 'remove' }) }),
+      400,
+      'noTarget',
+    ],
+    [
+      'a readOnly path',
+      () =>
+        h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, {
+          token: admin,
+          body: patchOf({
+            op: 'replace',
+            path: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:pendingMobileNumber',
+            value: '0123456789',
+          }),
+        }),
+      400,
+      'mutability',
+    ],
+    [
+      'a good op followed by a bad one',
+      () =>
+        h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, {
+          token: admin,
+          body: patchOf(
+            { op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '0123456789' },
+            { op: 'replace', path: 'nope', value: 1 },
+          ),
+        }),
+      400,
+      'invalidPath',
+    ],
+    [
+      'a PUT without userName',
+      () =>
+        h.call('PUT', `/t/${org}/scim2/Users/${userId}`, {
+          token: admin,
+          body: { phoneNumbers: [{ type: 'mobile', value: '0123456789' }] },
+        }),
+      400,
+      'invalidValue',
+    ],
+    [
+      'a body over the limit',
+      () =>
+        h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, {
+          token: admin,
+          raw: JSON.stringify(patchOf({ op: 'replace', path: 'displayName', value: 'x'.repeat(300_000) })),
+        }),
+      413,
+      undefined,
+    ],
+    [
+      'another media type',
+      () =>
+        h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, {
+          token: admin,
+          raw: 'a=b',
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        }),
+      415,
+      undefined,
+    ],
+    [
+      'a stale If-Match',
+      () =>
+        h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, {
+          token: admin,
+          body: patchOf({ op: 'replace', path: 'displayName', value: 'E' }),
+          headers: { 'If-Match': 'W/"999"' },
+        }),
+      412,
+      undefined,
+    ],
+    [
+      'an unknown user',
+      () =>
+        h.call('PATCH', `/t/${org}/scim2/Users/not-a-user`, {
+          token: admin,
+          body: patchOf({ op: 'replace', path: 'displayName', value: 'E' }),
+        }),
+      404,
+      undefined,
+    ],
+    [
+      'a NUL character',
+      () =>
+        h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, {
+          token: admin,
+          body: patchOf({ op: 'replace', path: 'displayName', value: 'nul\u0000byte' }),
+        }),
+      400,
+      'invalidValue',
+    ],
+    [
+      'an unpaired surrogate',
+      () =>
+        h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, {
+          token: admin,
+          raw: '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"displayName","value":"\\ud800"}]}',
+        }),
+      400,
+      'invalidValue',
+    ],
+    [
+      'a key given twice',
+      () =>
+        h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, {
+          token: admin,
+          raw: '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"remove","op":"replace","path":"displayName","value":"A"}]}',
+        }),
+      400,
+      'invalidSyntax',
+    ],
+    [
+      'a number list longer than 50',
+      () =>
+        h.call('PATCH', `/t/${org}/scim2/Users/${userId}`, {
+          token: admin,
+          body: patchOf({
+            op: 'add',
+            path: 'urn:scim:wso2:schema:mobileNumbers',
+            value: Array.from({ length: 20_000 }, (_, i) => `07${String(i).padStart(8, '0')}`).join(','),
+          }),
+        }),
+      400,
+      'invalidValue',
+    ],
+    [
+      'a method the route does not have',
+      () => h.call('DELETE', `/t/${org}/scim2/Me`, { token: admin }),
+      405,
+      undefined,
+    ],
   ];
 
   it.each(cases)('%s', async (_name, send, status, scimType) => {
@@ -72,7 +245,7 @@ describe('bad input on SCIM routes: a precise 4xx and nothing applied', () => {
     expectScimError(r, 409, 'uniqueness');
   });
 
-  it('an unknown route is a 404 in the route family\'s error shape', async () => {
+  it("an unknown route is a 404 in the route family's error shape", async () => {
     expectScimError(await h.call('GET', `/t/${org}/scim2/Nope`, { token: admin }), 404);
   });
 });
@@ -144,7 +317,10 @@ describe('bad input on the identity API', () => {
   });
 
   it('validate-code with a key given twice', async () => {
-    const r = await h.call('POST', `/t/${org}/api/identity/user/v1.0/me/validate-code`, { token: self, raw: '{"code":"123456","code":"654321"}' });
+    const r = await h.call('POST', `/t/${org}/api/identity/user/v1.0/me/validate-code`, {
+      token: self,
+      raw: '{"code":"123456","code":"654321"}',
+    });
     expect(r.status).toBe(400);
     expect(r.body.code).toBe('UAR-10000');
   });

@@ -27,9 +27,15 @@ async function user() {
   });
   const id = created.body.id as string;
   const self = await h.token(org, id, 'internal_login');
-  const asAdmin = (method: string, body?: unknown) => h.call(method, `/t/${org}/scim2/Users/${id}`, { token: admin, body });
-  const validate = (code: string) => h.call('POST', `/t/${org}/api/identity/user/v1.0/me/validate-code`, { token: self, body: { code, properties: [] } });
-  const resend = () => h.call('POST', `/t/${org}/api/identity/user/v1.0/me/resend-code`, { token: self, body: { properties: [] } });
+  const asAdmin = (method: string, body?: unknown) =>
+    h.call(method, `/t/${org}/scim2/Users/${id}`, { token: admin, body });
+  const validate = (code: string) =>
+    h.call('POST', `/t/${org}/api/identity/user/v1.0/me/validate-code`, {
+      token: self,
+      body: { code, properties: [] },
+    });
+  const resend = () =>
+    h.call('POST', `/t/${org}/api/identity/user/v1.0/me/resend-code`, { token: self, body: { properties: [] } });
   const sms = () => h.outbox().filter((m) => m.userId === id);
   const codeFor = (n: string) => eventually(() => h.codeFor(n, id));
   return { org, id, admin, self, asAdmin, validate, resend, sms, codeFor };
@@ -69,7 +75,10 @@ describe('rules of a pending change', () => {
 
   it('an administrator bypass while a change is pending cancels it and kills its code', async () => {
     const u = await user();
-    const policy = await h.call('PATCH', `/t/${u.org}/api/server/v1/mobile-verification/policy`, { token: u.admin, body: { allowAdminBypass: true } });
+    const policy = await h.call('PATCH', `/t/${u.org}/api/server/v1/mobile-verification/policy`, {
+      token: u.admin,
+      body: { allowAdminBypass: true },
+    });
     expect(policy.status).toBe(200);
     expect(policy.body.allowAdminBypass).toBe(true);
     await u.asAdmin('PATCH', setMobile('0155555555'));
@@ -85,15 +94,32 @@ describe('rules of a pending change', () => {
     expect(bypass.body.phoneNumbers).toEqual([{ type: 'mobile', value: '0166666666' }]);
     expect(bypass.body[WSO2_USER].phoneVerified).toBe(false);
     expect(bypass.body[ENTERPRISE_USER]).toBeUndefined();
-    expect((await h.client.workflow.getHandle(verificationWorkflowId(u.org, u.id, PRIMARY)).result()).status).toBe('cancelled');
+    expect((await h.client.workflow.getHandle(verificationWorkflowId(u.org, u.id, PRIMARY)).result()).status).toBe(
+      'cancelled',
+    );
     expect((await u.validate(code)).body.code).toBe('UAR-10011');
-    const audit = await h.call('GET', `/t/${u.org}/api/server/v1/mobile-verification/audit/${u.id}`, { token: u.admin });
-    expect(audit.body.events.map((e: { event: string }) => e.event)).toEqual(['created', 'started', 'cancelled', 'bypassed']);
+    const audit = await h.call('GET', `/t/${u.org}/api/server/v1/mobile-verification/audit/${u.id}`, {
+      token: u.admin,
+    });
+    expect(audit.body.events.map((e: { event: string }) => e.event)).toEqual([
+      'created',
+      'started',
+      'cancelled',
+      'bypassed',
+    ]);
   });
 
   it('the bypass is refused where the policy does not allow it, and through /Me', async () => {
     const u = await user();
-    const body = { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { phoneNumbers: [{ type: 'mobile', value: '0166666666' }], [WSO2_USER]: { verifyMobile: false } } }] };
+    const body = {
+      schemas: [PATCH_OP],
+      Operations: [
+        {
+          op: 'replace',
+          value: { phoneNumbers: [{ type: 'mobile', value: '0166666666' }], [WSO2_USER]: { verifyMobile: false } },
+        },
+      ],
+    };
     const refused = await u.asAdmin('PATCH', body);
     expect(refused.status).toBe(400);
     expect(refused.body.detail).toMatch(/not allowed/);
@@ -124,7 +150,11 @@ describe('rules of a pending change', () => {
     const viaMe = await h.call('PATCH', `/t/${b.org}/scim2/Me`, { token: b.self, body });
     const comparable = (r: { body: Record<string, any> }) => {
       const { id: _id, meta: _meta, [WSO2_USER]: wso2, ...rest } = r.body;
-      return { ...rest, pending: wso2.pendingMobileNumbers.map((p: { value: string }) => p.value), phoneVerified: wso2.phoneVerified };
+      return {
+        ...rest,
+        pending: wso2.pendingMobileNumbers.map((p: { value: string }) => p.value),
+        phoneVerified: wso2.phoneVerified,
+      };
     };
     expect(comparable(viaMe)).toEqual(comparable(viaAdmin));
   });
@@ -142,7 +172,10 @@ describe('rules of a pending change', () => {
 
   it('verifyMobile: true verifies an unverified current primary', async () => {
     const u = await user();
-    const r = await u.asAdmin('PATCH', { schemas: [PATCH_OP], Operations: [{ op: 'add', path: `${WSO2_USER}:verifyMobile`, value: true }] });
+    const r = await u.asAdmin('PATCH', {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'add', path: `${WSO2_USER}:verifyMobile`, value: true }],
+    });
     expect(r.body[ENTERPRISE_USER]).toEqual({ pendingMobileNumber: '0111111111' });
     expect((await u.validate(await u.codeFor('0111111111'))).status).toBe(200);
     expect((await u.asAdmin('GET')).body[WSO2_USER].phoneVerified).toBe(true);
@@ -174,31 +207,48 @@ describe('policy per org', () => {
     const got = await h.call('GET', `/t/${org}/api/server/v1/mobile-verification/policy`, { token: admin });
     expect(got.status).toBe(200);
     expect(got.body).toMatchObject({ enabled: true, codeLength: 6, maxAttemptsPerCode: 5 });
-    const bad = await h.call('PATCH', `/t/${org}/api/server/v1/mobile-verification/policy`, { token: admin, body: { codeLength: 3 } });
+    const bad = await h.call('PATCH', `/t/${org}/api/server/v1/mobile-verification/policy`, {
+      token: admin,
+      body: { codeLength: 3 },
+    });
     expect(bad.status).toBe(400);
-    const unknown = await h.call('PATCH', `/t/${org}/api/server/v1/mobile-verification/policy`, { token: admin, body: { shoe: 1 } });
+    const unknown = await h.call('PATCH', `/t/${org}/api/server/v1/mobile-verification/policy`, {
+      token: admin,
+      body: { shoe: 1 },
+    });
     expect(unknown.status).toBe(400);
-    expect((await h.call('GET', `/t/${org}/api/server/v1/mobile-verification/policy`, { token: admin })).body.codeLength).toBe(6);
+    expect(
+      (await h.call('GET', `/t/${org}/api/server/v1/mobile-verification/policy`, { token: admin })).body.codeLength,
+    ).toBe(6);
   });
 
   it('refuses an SMS provider that this deployment has not configured', async () => {
     const org = freshOrg();
     const admin = await h.token(org, 'admin', ADMIN_SCOPES);
-    const r = await h.call('PATCH', `/t/${org}/api/server/v1/mobile-verification/policy`, { token: admin, body: { smsProvider: 'http' } });
+    const r = await h.call('PATCH', `/t/${org}/api/server/v1/mobile-verification/policy`, {
+      token: admin,
+      body: { smsProvider: 'http' },
+    });
     expect(r.status).toBe(400);
     expect(r.body.description ?? r.body.detail).toMatch(/not configured/);
   });
 
   it('a new code length applies to verifications started afterwards', async () => {
     const u = await user();
-    await h.call('PATCH', `/t/${u.org}/api/server/v1/mobile-verification/policy`, { token: u.admin, body: { codeLength: 8 } });
+    await h.call('PATCH', `/t/${u.org}/api/server/v1/mobile-verification/policy`, {
+      token: u.admin,
+      body: { codeLength: 8 },
+    });
     await u.asAdmin('PATCH', setMobile('0123123123'));
     expect(await u.codeFor('0123123123')).toMatch(/^[0-9]{8}$/);
   });
 
-  it('one org cannot read or change another org\'s policy', async () => {
+  it("one org cannot read or change another org's policy", async () => {
     const mine = await h.token(freshOrg(), 'admin', ADMIN_SCOPES);
-    const r = await h.call('PATCH', `/t/${freshOrg()}/api/server/v1/mobile-verification/policy`, { token: mine, body: { enabled: false } });
+    const r = await h.call('PATCH', `/t/${freshOrg()}/api/server/v1/mobile-verification/policy`, {
+      token: mine,
+      body: { enabled: false },
+    });
     expect(r.status).toBe(403);
   });
 });

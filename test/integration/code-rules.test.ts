@@ -9,7 +9,9 @@ let h: Harness;
 
 // Small limits so each rule is reached in a few requests; no cooldown so resends are immediate.
 beforeAll(async () => {
-  h = await startHarness({ policy: { maxAttemptsPerCode: 3, maxAttemptsPerChange: 5, resendCooldown: 0, maxResends: 2 } });
+  h = await startHarness({
+    policy: { maxAttemptsPerCode: 3, maxAttemptsPerChange: 5, resendCooldown: 0, maxResends: 2 },
+  });
 });
 afterAll(async () => {
   await h?.stop();
@@ -25,12 +27,19 @@ async function pendingChange(mobile: string) {
   const id = created.body.id as string;
   const patched = await h.call('PATCH', `/t/${org}/scim2/Users/${id}`, {
     token: admin,
-    body: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: mobile }] },
+    body: {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: mobile }],
+    },
   });
   expect(patched.status).toBe(200);
   const code = await eventually(() => h.codeFor(mobile));
   const self = await h.token(org, id, 'internal_login');
-  const validate = (c: string) => h.call('POST', `/t/${org}/api/identity/user/v1.0/me/validate-code`, { token: self, body: { code: c, properties: [] } });
+  const validate = (c: string) =>
+    h.call('POST', `/t/${org}/api/identity/user/v1.0/me/validate-code`, {
+      token: self,
+      body: { code: c, properties: [] },
+    });
   const resend = () =>
     h.call('POST', `/t/${org}/api/identity/user/v1.0/me/resend-code`, {
       token: self,
@@ -117,7 +126,9 @@ describe('code rules', () => {
     expect((await handle.result()).status).toBe('failed');
     expect(await PendingChangeRow.count({ where: { userId: c.id } })).toBe(0);
     expect((await c.get()).body.phoneNumbers).toEqual([{ type: 'mobile', value: '0111111111' }]);
-    const events = (await AuditEventRow.findAll({ where: { userId: c.id }, order: [['id', 'ASC']] })).map((e) => e.event);
+    const events = (await AuditEventRow.findAll({ where: { userId: c.id }, order: [['id', 'ASC']] })).map(
+      (e) => e.event,
+    );
     expect(events.filter((e) => e === 'attempt_failed')).toHaveLength(4);
     expect(events.at(-1)).toBe('failed');
     expect((await c.validate(fresh)).body.code).toBe('UAR-10011');
@@ -126,10 +137,16 @@ describe('code rules', () => {
   it('validate and resend with nothing pending answer UAR-10011', async () => {
     const org = freshOrg();
     const self = await h.token(org, 'nobody', 'internal_login');
-    const v = await h.call('POST', `/t/${org}/api/identity/user/v1.0/me/validate-code`, { token: self, body: { code: '123456', properties: [] } });
+    const v = await h.call('POST', `/t/${org}/api/identity/user/v1.0/me/validate-code`, {
+      token: self,
+      body: { code: '123456', properties: [] },
+    });
     expect(v.status).toBe(400);
     expect(v.body.code).toBe('UAR-10011');
-    const r = await h.call('POST', `/t/${org}/api/identity/user/v1.0/me/resend-code`, { token: self, body: { properties: [] } });
+    const r = await h.call('POST', `/t/${org}/api/identity/user/v1.0/me/resend-code`, {
+      token: self,
+      body: { properties: [] },
+    });
     expect(r.body.code).toBe('UAR-10011');
   });
 });

@@ -56,10 +56,18 @@ describe('drills', () => {
     const admin = await h.token(org, 'admin', ADMIN_SCOPES);
     const ids: string[] = [];
     for (let i = 0; i < 3; i += 1) {
-      const id = (await h.call('POST', `/t/${org}/scim2/Users`, { token: admin, body: { userName: `d${i}`, phoneNumbers: [{ type: 'mobile', value: '0111111111' }] } })).body.id;
+      const id = (
+        await h.call('POST', `/t/${org}/scim2/Users`, {
+          token: admin,
+          body: { userName: `d${i}`, phoneNumbers: [{ type: 'mobile', value: '0111111111' }] },
+        })
+      ).body.id;
       await h.call('PATCH', `/t/${org}/scim2/Users/${id}`, {
         token: admin,
-        body: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: `012345700${i}` }] },
+        body: {
+          schemas: [PATCH_OP],
+          Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: `012345700${i}` }],
+        },
       });
       ids.push(id);
     }
@@ -71,9 +79,15 @@ describe('drills', () => {
 
     for (const [i, id] of ids.entries()) {
       const self = await h.token(org, id, 'internal_login');
-      const r = await h.call('POST', `/t/${org}/api/identity/user/v1.0/me/validate-code`, { token: self, body: { code: codes[i] } });
+      const r = await h.call('POST', `/t/${org}/api/identity/user/v1.0/me/validate-code`, {
+        token: self,
+        body: { code: codes[i] },
+      });
       expect(r.status).toBe(200);
-      expect((await h.client.workflow.getHandle(verificationWorkflowId(org, id, 'MOBILE_VERIFICATION_ON_UPDATE')).result()).status).toBe('verified');
+      expect(
+        (await h.client.workflow.getHandle(verificationWorkflowId(org, id, 'MOBILE_VERIFICATION_ON_UPDATE')).result())
+          .status,
+      ).toBe('verified');
       expect(await AuditEventRow.count({ where: { userId: id, event: 'verified' } })).toBe(1);
       const user = await h.call('GET', `/t/${org}/scim2/Users/${id}`, { token: admin });
       expect(user.body.phoneNumbers).toEqual([{ type: 'mobile', value: `012345700${i}` }]);
@@ -85,14 +99,23 @@ describe('drills', () => {
     worker ??= await startWorker();
     const org = freshOrg('drill');
     const admin = await h.token(org, 'admin', ADMIN_SCOPES);
-    const id = (await h.call('POST', `/t/${org}/scim2/Users`, { token: admin, body: { userName: 'k', phoneNumbers: [{ type: 'mobile', value: '0111111111' }] } })).body.id;
+    const id = (
+      await h.call('POST', `/t/${org}/scim2/Users`, {
+        token: admin,
+        body: { userName: 'k', phoneNumbers: [{ type: 'mobile', value: '0111111111' }] },
+      })
+    ).body.id;
     await h.call('PATCH', `/t/${org}/scim2/Users/${id}`, {
       token: admin,
-      body: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '0123457010' }] },
+      body: {
+        schemas: [PATCH_OP],
+        Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '0123457010' }],
+      },
     });
     const code = await eventually(() => h.codeFor('0123457010', id), 60_000);
     const self = await h.token(org, id, 'internal_login');
-    const validate = () => h.call('POST', `/t/${org}/api/identity/user/v1.0/me/validate-code`, { token: self, body: { code } });
+    const validate = () =>
+      h.call('POST', `/t/${org}/api/identity/user/v1.0/me/validate-code`, { token: self, body: { code } });
 
     const inFlight = validate();
     worker.kill('SIGKILL');

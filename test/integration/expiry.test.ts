@@ -25,7 +25,10 @@ async function pendingChange(mobile: string) {
   const id = created.body.id as string;
   await h.call('PATCH', `/t/${org}/scim2/Users/${id}`, {
     token: admin,
-    body: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: mobile }] },
+    body: {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: mobile }],
+    },
   });
   const code = await eventually(() => h.codeFor(mobile));
   const self = await h.token(org, id, 'internal_login');
@@ -38,13 +41,22 @@ describe('deadlines', () => {
   it('an expired code is answered as expired, not as wrong; a resend gives a working one', async () => {
     const c = await pendingChange('0123500001');
     await sleep(2_300);
-    const late = await h.call('POST', `/t/${c.org}/api/identity/user/v1.0/me/validate-code`, { token: c.self, body: { code: c.code, properties: [] } });
+    const late = await h.call('POST', `/t/${c.org}/api/identity/user/v1.0/me/validate-code`, {
+      token: c.self,
+      body: { code: c.code, properties: [] },
+    });
     expect(late.status).toBe(400);
     expect(late.body.code).toBe('18002');
-    const resent = await h.call('POST', `/t/${c.org}/api/identity/user/v1.0/me/resend-code`, { token: c.self, body: { properties: [] } });
+    const resent = await h.call('POST', `/t/${c.org}/api/identity/user/v1.0/me/resend-code`, {
+      token: c.self,
+      body: { properties: [] },
+    });
     expect(resent.status).toBe(201);
     const fresh = h.codeFor('0123500001');
-    const ok = await h.call('POST', `/t/${c.org}/api/identity/user/v1.0/me/validate-code`, { token: c.self, body: { code: fresh, properties: [] } });
+    const ok = await h.call('POST', `/t/${c.org}/api/identity/user/v1.0/me/validate-code`, {
+      token: c.self,
+      body: { code: fresh, properties: [] },
+    });
     expect(ok.status).toBe(200);
   });
 

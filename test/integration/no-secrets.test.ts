@@ -33,12 +33,17 @@ describe('no code and no full number in clear', () => {
     const numbers = ['0135790001', '0135790002', '0135790003', '0135790004', '0135790005'];
     const users: { id: string; self: string }[] = [];
     for (let i = 0; i < 4; i += 1) {
-      const id = (await h.call('POST', `/t/${org}/scim2/Users`, { token: admin, body: { userName: `s${i}` } })).body.id as string;
+      const id = (await h.call('POST', `/t/${org}/scim2/Users`, { token: admin, body: { userName: `s${i}` } })).body
+        .id as string;
       users.push({ id, self: await h.token(org, id, 'internal_login') });
     }
     const api = (u: { self: string }, path: string, body: unknown) =>
       h.call('POST', `/t/${org}/api/identity/user/v1.0/me/${path}`, { token: u.self, body });
-    const patch = (u: { id: string }, ops: unknown[]) => h.call('PATCH', `/t/${org}/scim2/Users/${u.id}`, { token: admin, body: { schemas: [PATCH_OP], Operations: ops } });
+    const patch = (u: { id: string }, ops: unknown[]) =>
+      h.call('PATCH', `/t/${org}/scim2/Users/${u.id}`, {
+        token: admin,
+        body: { schemas: [PATCH_OP], Operations: ops },
+      });
     const mobile = (n: string) => [{ op: 'add', path: 'phoneNumbers[type eq "mobile"].value', value: n }];
 
     // Verified after a wrong code and a resend.
@@ -60,20 +65,31 @@ describe('no code and no full number in clear', () => {
     await patch(users[3]!, [{ op: 'add', path: `${WSO2_USER}:verifiedMobileNumbers`, value: numbers[4] }]);
     await eventually(() => h.codeFor(numbers[4]!, users[3]!.id));
 
-    const codes = h.outbox().filter((m) => users.some((u) => u.id === m.userId)).map((m) => m.body.match(/code is (\w+)/)![1]!);
+    const codes = h
+      .outbox()
+      .filter((m) => users.some((u) => u.id === m.userId))
+      .map((m) => m.body.match(/code is (\w+)/)![1]!);
     expect(codes.length).toBeGreaterThanOrEqual(6);
 
     const db = h.stack.db.sequelize;
-    const tables = await db.query<{ name: string }>(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'`, { type: QueryTypes.SELECT });
+    const tables = await db.query<{ name: string }>(
+      `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'`,
+      { type: QueryTypes.SELECT },
+    );
     expect(tables.map((t) => t.name)).toContain('users');
     const dumps: string[] = [];
     for (const { name } of tables) {
-      const rows = await db.query<{ j: string }>(`SELECT row_to_json(t)::text AS j FROM "${name}" t`, { type: QueryTypes.SELECT });
+      const rows = await db.query<{ j: string }>(`SELECT row_to_json(t)::text AS j FROM "${name}" t`, {
+        type: QueryTypes.SELECT,
+      });
       dumps.push(...rows.map((r) => r.j));
     }
     const histories: string[] = [];
     for (const u of users) {
-      for (const scenario of ['MOBILE_VERIFICATION_ON_UPDATE', 'MOBILE_VERIFICATION_ON_VERIFIED_LIST_UPDATE'] as const) {
+      for (const scenario of [
+        'MOBILE_VERIFICATION_ON_UPDATE',
+        'MOBILE_VERIFICATION_ON_VERIFIED_LIST_UPDATE',
+      ] as const) {
         try {
           const history = await h.client.workflow.getHandle(verificationWorkflowId(org, u.id, scenario)).fetchHistory();
           histories.push(...flatten(history));
@@ -93,10 +109,13 @@ describe('no code and no full number in clear', () => {
       ['workflow histories', histories.join('\n')],
     ];
     for (const [where, text] of places) {
-      for (const code of codes) expect(new RegExp(`(^|[^0-9A-Z])${code}([^0-9A-Z]|$)`).test(text), `a code in ${where}`).toBe(false);
+      for (const code of codes)
+        expect(new RegExp(`(^|[^0-9A-Z])${code}([^0-9A-Z]|$)`).test(text), `a code in ${where}`).toBe(false);
       for (const n of numbers) {
         expect(text.includes(n), `${n} in ${where}`).toBe(false);
-        expect(text.includes(Buffer.from(`"${n}"`).toString('base64').slice(0, 14)), `${n} (base64) in ${where}`).toBe(false);
+        expect(text.includes(Buffer.from(`"${n}"`).toString('base64').slice(0, 14)), `${n} (base64) in ${where}`).toBe(
+          false,
+        );
       }
     }
     // The masked form is there, as it should be.

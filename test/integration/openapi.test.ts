@@ -39,32 +39,72 @@ describe('the OpenAPI document matches real responses', () => {
   it('validate-code, resend-code, policy, audit, health and codec', async () => {
     const org = freshOrg();
     const admin = await h.token(org, 'admin', ADMIN_SCOPES);
-    const id = (await h.call('POST', `/t/${org}/scim2/Users`, { token: admin, body: { userName: 'oa', phoneNumbers: [{ type: 'mobile', value: '0111111111' }] } })).body.id;
+    const id = (
+      await h.call('POST', `/t/${org}/scim2/Users`, {
+        token: admin,
+        body: { userName: 'oa', phoneNumbers: [{ type: 'mobile', value: '0111111111' }] },
+      })
+    ).body.id;
     const self = await h.token(org, id, 'internal_login');
-    const identity = (path: string, body: unknown) => h.call('POST', `/t/${org}/api/identity/user/v1.0/me/${path}`, { token: self, body });
+    const identity = (path: string, body: unknown) =>
+      h.call('POST', `/t/${org}/api/identity/user/v1.0/me/${path}`, { token: self, body });
 
-    conforms('/t/{org}/api/identity/user/v1.0/me/validate-code', 'post', await identity('validate-code', { code: '123456', properties: [] }));
+    conforms(
+      '/t/{org}/api/identity/user/v1.0/me/validate-code',
+      'post',
+      await identity('validate-code', { code: '123456', properties: [] }),
+    );
     conforms('/t/{org}/api/identity/user/v1.0/me/validate-code', 'post', await identity('validate-code', { nope: 1 }));
-    conforms('/t/{org}/api/identity/user/v1.0/me/validate-code', 'post', await h.call('POST', `/t/${org}/api/identity/user/v1.0/me/validate-code`, { body: { code: '1' } }));
+    conforms(
+      '/t/{org}/api/identity/user/v1.0/me/validate-code',
+      'post',
+      await h.call('POST', `/t/${org}/api/identity/user/v1.0/me/validate-code`, { body: { code: '1' } }),
+    );
 
     await h.call('PATCH', `/t/${org}/scim2/Users/${id}`, {
       token: admin,
-      body: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '0123456784' }] },
+      body: {
+        schemas: [PATCH_OP],
+        Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '0123456784' }],
+      },
     });
     await eventually(() => h.codeFor('0123456784', id));
-    conforms('/t/{org}/api/identity/user/v1.0/me/resend-code', 'post', await identity('resend-code', { properties: [] }));
+    conforms(
+      '/t/{org}/api/identity/user/v1.0/me/resend-code',
+      'post',
+      await identity('resend-code', { properties: [] }),
+    );
     const wrong = await identity('validate-code', { code: '00000000' });
     expect(wrong.body.code).toBe('18001');
     conforms('/t/{org}/api/identity/user/v1.0/me/validate-code', 'post', wrong);
-    const ok = await identity('validate-code', { code: h.codeFor('0123456784', id), properties: [{ key: 'RecoveryScenario', value: 'MOBILE_VERIFICATION_ON_UPDATE' }] });
+    const ok = await identity('validate-code', {
+      code: h.codeFor('0123456784', id),
+      properties: [{ key: 'RecoveryScenario', value: 'MOBILE_VERIFICATION_ON_UPDATE' }],
+    });
     expect(ok.status).toBe(200);
     conforms('/t/{org}/api/identity/user/v1.0/me/validate-code', 'post', ok);
-    conforms('/t/{org}/api/identity/user/v1.0/me/resend-code', 'post', await identity('resend-code', { properties: [] }));
+    conforms(
+      '/t/{org}/api/identity/user/v1.0/me/resend-code',
+      'post',
+      await identity('resend-code', { properties: [] }),
+    );
 
     const policyPath = `/t/${org}/api/server/v1/mobile-verification/policy`;
-    conforms('/t/{org}/api/server/v1/mobile-verification/policy', 'get', await h.call('GET', policyPath, { token: admin }));
-    conforms('/t/{org}/api/server/v1/mobile-verification/policy', 'patch', await h.call('PATCH', policyPath, { token: admin, body: { codeTtl: 120 } }));
-    conforms('/t/{org}/api/server/v1/mobile-verification/policy', 'patch', await h.call('PATCH', policyPath, { token: admin, body: { codeTtl: 'soon' } }));
+    conforms(
+      '/t/{org}/api/server/v1/mobile-verification/policy',
+      'get',
+      await h.call('GET', policyPath, { token: admin }),
+    );
+    conforms(
+      '/t/{org}/api/server/v1/mobile-verification/policy',
+      'patch',
+      await h.call('PATCH', policyPath, { token: admin, body: { codeTtl: 120 } }),
+    );
+    conforms(
+      '/t/{org}/api/server/v1/mobile-verification/policy',
+      'patch',
+      await h.call('PATCH', policyPath, { token: admin, body: { codeTtl: 'soon' } }),
+    );
     conforms(
       '/t/{org}/api/server/v1/mobile-verification/audit/{userId}',
       'get',

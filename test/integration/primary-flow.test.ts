@@ -22,7 +22,11 @@ async function newUser(org: string, extra: Record<string, unknown> = {}, mobile 
   const admin = await h.token(org, 'admin', ADMIN_SCOPES);
   const created = await h.call('POST', `/t/${org}/scim2/Users`, {
     token: admin,
-    body: { userName: `user-${Math.random().toString(36).slice(2)}`, phoneNumbers: [{ type: 'mobile', value: mobile }], ...extra },
+    body: {
+      userName: `user-${Math.random().toString(36).slice(2)}`,
+      phoneNumbers: [{ type: 'mobile', value: mobile }],
+      ...extra,
+    },
   });
   expect(created.status).toBe(201);
   const id = created.body.id as string;
@@ -55,15 +59,14 @@ describe('the reference walk-through', () => {
     expect(created.headers.get('location')).toBe(`${h.url}/t/bifrost/scim2/Users/${created.body.id}`);
     const id = created.body.id;
 
-    const patched = await h.call('PATCH', `/t/${org}/scim2/Users/${id}`, { token: admin, body: replaceMobile('0123456789') });
+    const patched = await h.call('PATCH', `/t/${org}/scim2/Users/${id}`, {
+      token: admin,
+      body: replaceMobile('0123456789'),
+    });
     expect(patched.status).toBe(200);
     expect(patched.body.phoneNumbers).toEqual([{ type: 'mobile', value: '0111111111' }]);
     expect(patched.body[ENTERPRISE_USER]).toEqual({ pendingMobileNumber: '0123456789' });
-    expect(patched.body.schemas).toEqual([
-      'urn:ietf:params:scim:schemas:core:2.0:User',
-      ENTERPRISE_USER,
-      WSO2_USER,
-    ]);
+    expect(patched.body.schemas).toEqual(['urn:ietf:params:scim:schemas:core:2.0:User', ENTERPRISE_USER, WSO2_USER]);
 
     const sms = await eventually(() => {
       const lines = h.outbox().filter((m) => m.userId === id);
@@ -126,7 +129,10 @@ describe('scenario 1 over HTTP', () => {
   it('a number from the verified list becomes primary at once, without an SMS', async () => {
     const org = freshOrg();
     const { id, admin } = await newUser(org, { [WSO2_USER]: { verifiedMobileNumbers: '0111111111,0122222222' } });
-    const patched = await h.call('PATCH', `/t/${org}/scim2/Users/${id}`, { token: admin, body: replaceMobile('0122222222') });
+    const patched = await h.call('PATCH', `/t/${org}/scim2/Users/${id}`, {
+      token: admin,
+      body: replaceMobile('0122222222'),
+    });
     expect(patched.status).toBe(200);
     expect(patched.body.phoneNumbers).toEqual([{ type: 'mobile', value: '0122222222' }]);
     expect(patched.body[WSO2_USER].phoneVerified).toBe(true);
@@ -138,7 +144,10 @@ describe('scenario 1 over HTTP', () => {
     const org = freshOrg();
     const { id, admin, self } = await newUser(org);
     for (let i = 0; i < 2; i += 1) {
-      const r = await h.call('PATCH', `/t/${org}/scim2/Users/${id}`, { token: admin, body: replaceMobile('0133333333') });
+      const r = await h.call('PATCH', `/t/${org}/scim2/Users/${id}`, {
+        token: admin,
+        body: replaceMobile('0133333333'),
+      });
       expect(r.status).toBe(200);
       expect(r.body[ENTERPRISE_USER].pendingMobileNumber).toBe('0133333333');
     }
@@ -153,7 +162,10 @@ describe('scenario 1 over HTTP', () => {
     const oldCode = await eventually(() => h.codeFor('0144444444'));
     const firstRun = (await h.client.workflow.getHandle(verificationWorkflowId(org, id, SCENARIO)).describe()).runId;
 
-    const second = await h.call('PATCH', `/t/${org}/scim2/Users/${id}`, { token: admin, body: replaceMobile('0155555555') });
+    const second = await h.call('PATCH', `/t/${org}/scim2/Users/${id}`, {
+      token: admin,
+      body: replaceMobile('0155555555'),
+    });
     expect(second.body[ENTERPRISE_USER].pendingMobileNumber).toBe('0155555555');
     const old = h.client.workflow.getHandle(verificationWorkflowId(org, id, SCENARIO), firstRun);
     expect((await old.result()).status).toBe('superseded');
@@ -173,7 +185,10 @@ describe('scenario 1 over HTTP', () => {
     await h.call('PATCH', `/t/${org}/scim2/Users/${id}`, { token: admin, body: replaceMobile('0166666666') });
     const current = await h.call('GET', `/t/${org}/scim2/Users/${id}`, { token: admin });
     const { [ENTERPRISE_USER]: _pending, ...body } = current.body;
-    const put = await h.call('PUT', `/t/${org}/scim2/Users/${id}`, { token: admin, body: { ...body, phoneNumbers: [{ type: 'mobile', value: '0111111111' }] } });
+    const put = await h.call('PUT', `/t/${org}/scim2/Users/${id}`, {
+      token: admin,
+      body: { ...body, phoneNumbers: [{ type: 'mobile', value: '0111111111' }] },
+    });
     expect(put.status).toBe(200);
     expect(put.body[ENTERPRISE_USER]).toBeUndefined();
     expect(await finalStatus(org, id)).toBe('cancelled');
@@ -202,7 +217,10 @@ describe('scenario 1 over HTTP', () => {
     const { id, self } = await newUser(org);
     const r = await h.call('PATCH', `/t/${org}/scim2/Me`, {
       token: self,
-      body: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '0188888888' }] },
+      body: {
+        schemas: [PATCH_OP],
+        Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '0188888888' }],
+      },
     });
     expect(r.status).toBe(200);
     expect(r.body.id).toBe(id);

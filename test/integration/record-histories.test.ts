@@ -47,18 +47,31 @@ afterAll(async () => {
 async function start(mobile: string) {
   const org = freshOrg('replay');
   const admin = await h.token(org, 'admin', ADMIN_SCOPES);
-  const id = (await h.call('POST', `/t/${org}/scim2/Users`, { token: admin, body: { userName: 'rita', phoneNumbers: [{ type: 'mobile', value: '0111111111' }] } })).body.id;
+  const id = (
+    await h.call('POST', `/t/${org}/scim2/Users`, {
+      token: admin,
+      body: { userName: 'rita', phoneNumbers: [{ type: 'mobile', value: '0111111111' }] },
+    })
+  ).body.id;
   const patch = (value: string) =>
     h.call('PATCH', `/t/${org}/scim2/Users/${id}`, {
       token: admin,
-      body: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value }] },
+      body: {
+        schemas: [PATCH_OP],
+        Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value }],
+      },
     });
   await patch(mobile);
   const self = await h.token(org, id, 'internal_login');
   const handle = h.client.workflow.getHandle(verificationWorkflowId(org, id, SCENARIO));
   const runId = (await handle.describe()).runId;
-  const validate = (code: string) => h.call('POST', `/t/${org}/api/identity/user/v1.0/me/validate-code`, { token: self, body: { code, properties: [] } });
-  const resend = () => h.call('POST', `/t/${org}/api/identity/user/v1.0/me/resend-code`, { token: self, body: { properties: [] } });
+  const validate = (code: string) =>
+    h.call('POST', `/t/${org}/api/identity/user/v1.0/me/validate-code`, {
+      token: self,
+      body: { code, properties: [] },
+    });
+  const resend = () =>
+    h.call('POST', `/t/${org}/api/identity/user/v1.0/me/resend-code`, { token: self, body: { properties: [] } });
   return { org, id, patch, validate, resend, runId, handle: h.client.workflow.getHandle(handle.workflowId, runId) };
 }
 
@@ -69,7 +82,18 @@ async function finish(name: string, flow: Awaited<ReturnType<typeof start>>, sta
   // The CLI writes the history in the JSON form that historyFromJSON reads back.
   const cli = findTemporalCli();
   if (!cli) throw new Error('recording needs the Temporal CLI: run npm run setup');
-  const json = execFileSync(cli, ['workflow', 'show', '--address', inject('temporalAddress'), '-w', handle.workflowId, '-r', flow.runId, '-o', 'json']);
+  const json = execFileSync(cli, [
+    'workflow',
+    'show',
+    '--address',
+    inject('temporalAddress'),
+    '-w',
+    handle.workflowId,
+    '-r',
+    flow.runId,
+    '-o',
+    'json',
+  ]);
   writeFileSync(join(DIR, `${name}.json`), json);
 }
 

@@ -18,7 +18,11 @@ async function orgWithAdmin() {
   const call = (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
     h.call(method, `/t/${org}/scim2${path}`, { token: admin, body, headers });
   const create = async (userName: string, extra: Record<string, unknown> = {}) => {
-    const r = await call('POST', '/Users', { userName, phoneNumbers: [{ type: 'mobile', value: '0111111111' }], ...extra });
+    const r = await call('POST', '/Users', {
+      userName,
+      phoneNumbers: [{ type: 'mobile', value: '0111111111' }],
+      ...extra,
+    });
     expect(r.status).toBe(201);
     return r.body as Record<string, any>;
   };
@@ -31,7 +35,11 @@ describe('dialects real clients send', () => {
   it('"op": "Replace" and "op": "Add", capitalised', async () => {
     const o = await orgWithAdmin();
     const u = await o.create('alice');
-    const r = await o.call('PATCH', `/Users/${u.id}`, patchOf({ op: 'Replace', path: 'displayName', value: 'Alice' }, { op: 'Add', path: 'title', value: 'Engineer' }));
+    const r = await o.call(
+      'PATCH',
+      `/Users/${u.id}`,
+      patchOf({ op: 'Replace', path: 'displayName', value: 'Alice' }, { op: 'Add', path: 'title', value: 'Engineer' }),
+    );
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ displayName: 'Alice', title: 'Engineer' });
   });
@@ -39,7 +47,11 @@ describe('dialects real clients send', () => {
   it('add with path urn:scim:wso2:schema:verifiedMobileNumbers starts a verification', async () => {
     const o = await orgWithAdmin();
     const u = await o.create('alice');
-    const r = await o.call('PATCH', `/Users/${u.id}`, patchOf({ op: 'add', path: `${WSO2_USER}:verifiedMobileNumbers`, value: '0123456789' }));
+    const r = await o.call(
+      'PATCH',
+      `/Users/${u.id}`,
+      patchOf({ op: 'add', path: `${WSO2_USER}:verifiedMobileNumbers`, value: '0123456789' }),
+    );
     expect(r.status).toBe(200);
     expect(r.body[ENTERPRISE_USER]).toEqual({ pendingMobileNumber: '0123456789' });
   });
@@ -72,7 +84,11 @@ describe('dialects real clients send', () => {
   it('a value object with a dotted key', async () => {
     const o = await orgWithAdmin();
     const u = await o.create('alice', { name: { givenName: 'Alice', familyName: 'Liddell' } });
-    const r = await o.call('PATCH', `/Users/${u.id}`, patchOf({ op: 'replace', value: { 'name.givenName': 'Robert' } }));
+    const r = await o.call(
+      'PATCH',
+      `/Users/${u.id}`,
+      patchOf({ op: 'replace', value: { 'name.givenName': 'Robert' } }),
+    );
     expect(r.body.name).toEqual({ givenName: 'Robert', familyName: 'Liddell' });
   });
 
@@ -88,13 +104,18 @@ describe('dialects real clients send', () => {
   it('links use PUBLIC_BASE_URL, not the Host header', async () => {
     const o = await orgWithAdmin();
     const u = await o.create('hal');
-    const r = await h.call('GET', `/t/${o.org}/scim2/Users/${u.id}`, { token: o.admin, headers: { Host: 'evil.example' } });
+    const r = await h.call('GET', `/t/${o.org}/scim2/Users/${u.id}`, {
+      token: o.admin,
+      headers: { Host: 'evil.example' },
+    });
     expect(r.body.meta.location).toBe(`https://id.example.test/t/${o.org}/scim2/Users/${u.id}`);
   });
 
   it('a full PUT that repeats the current user changes nothing and sends no SMS', async () => {
     const o = await orgWithAdmin();
-    const u = await o.create('alice', { [WSO2_USER]: { mobileNumbers: '0111111111', verifiedMobileNumbers: '0111111111' } });
+    const u = await o.create('alice', {
+      [WSO2_USER]: { mobileNumbers: '0111111111', verifiedMobileNumbers: '0111111111' },
+    });
     const r = await o.call('PUT', `/Users/${u.id}`, u);
     expect(r.status).toBe(200);
     expect(r.body).toEqual(u);
@@ -115,7 +136,9 @@ describe('GET /Users', () => {
     expect(bySpace.body.Resources.map((u: { userName: string }) => u.userName)).toEqual(['bob smith']);
 
     const q = async (filter: string) =>
-      (await o.call('GET', `/Users?filter=${encodeURIComponent(filter)}`)).body.Resources.map((u: { userName: string }) => u.userName);
+      (await o.call('GET', `/Users?filter=${encodeURIComponent(filter)}`)).body.Resources.map(
+        (u: { userName: string }) => u.userName,
+      );
     expect(await q('userName sw "BOB"')).toEqual(['bob smith', 'bob jones']);
     expect(await q('emails[type eq "work" and value co "bj@"]')).toEqual(['bob jones']);
     expect(await q('phoneNumbers.value eq "0199999999"')).toEqual(['carol']);
@@ -149,7 +172,7 @@ describe('GET /Users', () => {
     expect(r.body.scimType).toBe('invalidFilter');
   });
 
-  it('never shows another org\'s users', async () => {
+  it("never shows another org's users", async () => {
     const a = await orgWithAdmin();
     const b = await orgWithAdmin();
     await a.create('only-in-a');
@@ -161,7 +184,11 @@ describe('DELETE, ETags and discovery', () => {
   it('DELETE removes the user and ends its running verification', async () => {
     const o = await orgWithAdmin();
     const u = await o.create('erin');
-    await o.call('PATCH', `/Users/${u.id}`, patchOf({ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '0123456780' }));
+    await o.call(
+      'PATCH',
+      `/Users/${u.id}`,
+      patchOf({ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '0123456780' }),
+    );
     await eventually(() => h.codeFor('0123456780', u.id));
     expect((await o.call('DELETE', `/Users/${u.id}`)).status).toBe(204);
     expect((await o.call('GET', `/Users/${u.id}`)).status).toBe(404);
@@ -174,19 +201,32 @@ describe('DELETE, ETags and discovery', () => {
     const o = await orgWithAdmin();
     const u = await o.create('fay');
     expect(u.meta.version).toBe('W/"1"');
-    const ok = await o.call('PATCH', `/Users/${u.id}`, patchOf({ op: 'replace', path: 'displayName', value: 'Fay' }), { 'If-Match': 'W/"1"' });
+    const ok = await o.call('PATCH', `/Users/${u.id}`, patchOf({ op: 'replace', path: 'displayName', value: 'Fay' }), {
+      'If-Match': 'W/"1"',
+    });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('etag')).toBe('W/"2"');
-    const stale = await o.call('PATCH', `/Users/${u.id}`, patchOf({ op: 'replace', path: 'displayName', value: 'F' }), { 'If-Match': 'W/"1"' });
+    const stale = await o.call('PATCH', `/Users/${u.id}`, patchOf({ op: 'replace', path: 'displayName', value: 'F' }), {
+      'If-Match': 'W/"1"',
+    });
     expect(stale.status).toBe(412);
   });
 
   it('discovery describes the two extensions and the readOnly attributes', async () => {
     const spc = await h.call('GET', '/scim2/ServiceProviderConfig');
     expect(spc.status).toBe(200);
-    expect(spc.body).toMatchObject({ patch: { supported: true }, filter: { supported: true }, etag: { supported: true }, bulk: { supported: false }, sort: { supported: false } });
+    expect(spc.body).toMatchObject({
+      patch: { supported: true },
+      filter: { supported: true },
+      etag: { supported: true },
+      bulk: { supported: false },
+      sort: { supported: false },
+    });
     const types = await h.call('GET', '/scim2/ResourceTypes');
-    expect(types.body.Resources[0].schemaExtensions.map((e: { schema: string }) => e.schema)).toEqual([ENTERPRISE_USER, WSO2_USER]);
+    expect(types.body.Resources[0].schemaExtensions.map((e: { schema: string }) => e.schema)).toEqual([
+      ENTERPRISE_USER,
+      WSO2_USER,
+    ]);
     const schemas = await h.call('GET', '/scim2/Schemas');
     expect(schemas.body.totalResults).toBe(3);
     const wso2 = await h.call('GET', `/scim2/Schemas/${WSO2_USER}`);
@@ -194,7 +234,9 @@ describe('DELETE, ETags and discovery', () => {
     expect(attr('phoneVerified').mutability).toBe('readOnly');
     expect(attr('verifyMobile').mutability).toBe('writeOnly');
     const enterprise = await h.call('GET', `/scim2/Schemas/${ENTERPRISE_USER}`);
-    expect(enterprise.body.attributes.find((a: { name: string }) => a.name === 'pendingMobileNumber').mutability).toBe('readOnly');
+    expect(enterprise.body.attributes.find((a: { name: string }) => a.name === 'pendingMobileNumber').mutability).toBe(
+      'readOnly',
+    );
     expect((await h.call('GET', '/scim2/Schemas/urn:nope')).status).toBe(404);
   });
 });

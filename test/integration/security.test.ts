@@ -25,7 +25,12 @@ let key2: KeyPair;
 let userId: string;
 let stranger: KeyPair | undefined;
 
-async function sign(key: KeyPair, kid: string, claims: Record<string, unknown>, opts: { exp?: number; nbf?: number; iss?: string; aud?: string } = {}) {
+async function sign(
+  key: KeyPair,
+  kid: string,
+  claims: Record<string, unknown>,
+  opts: { exp?: number; nbf?: number; iss?: string; aud?: string } = {},
+) {
   const now = Math.floor(Date.now() / 1000);
   const jwt = new SignJWT({ org_name: ORG, scope: ALL_SCOPES, ...claims })
     .setProtectedHeader({ alg: 'RS256', kid })
@@ -57,12 +62,18 @@ beforeAll(async () => {
     },
   });
   const admin = await sign(key1, 'k1', { sub: 'admin' });
-  const created = await h.call('POST', `/t/${ORG}/scim2/Users`, { token: admin, body: { userName: 'victim', phoneNumbers: [{ type: 'mobile', value: '0111111111' }] } });
+  const created = await h.call('POST', `/t/${ORG}/scim2/Users`, {
+    token: admin,
+    body: { userName: 'victim', phoneNumbers: [{ type: 'mobile', value: '0111111111' }] },
+  });
   expect(created.status).toBe(201);
   userId = created.body.id;
   await h.call('PATCH', `/t/${ORG}/scim2/Users/${userId}`, {
     token: admin,
-    body: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '0123456782' }] },
+    body: {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '0123456782' }],
+    },
   });
   await eventually(() => h.codeFor('0123456782', userId));
 });
@@ -76,7 +87,12 @@ async function snapshot() {
   const user = await UserRow.findByPk(userId);
   const pending = await PendingChangeRow.findAll({ where: { userId } });
   const audits = await AuditEventRow.count({ where: { userId } });
-  return JSON.stringify({ user: user?.toJSON(), pending: pending.map((p) => p.toJSON()), audits, sms: h.outbox().length });
+  return JSON.stringify({
+    user: user?.toJSON(),
+    pending: pending.map((p) => p.toJSON()),
+    audits,
+    sms: h.outbox().length,
+  });
 }
 
 function bodyFor(method: string, path: string) {
@@ -84,7 +100,11 @@ function bodyFor(method: string, path: string) {
   if (path.endsWith('validate-code')) return { code: '000000', properties: [] };
   if (path.endsWith('resend-code')) return { properties: [] };
   if (path.endsWith('/policy')) return { enabled: false };
-  if (method === 'patch') return { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '0199999999' }] };
+  if (method === 'patch')
+    return {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '0199999999' }],
+    };
   return { userName: 'intruder', phoneNumbers: [{ type: 'mobile', value: '0199999999' }] };
 }
 
@@ -103,7 +123,12 @@ describe('JWKS authentication', () => {
   });
 
   it('tolerates a little clock skew', async () => {
-    const token = await sign(key1, 'k1', { sub: userId, scope: 'internal_login' }, { exp: Math.floor(Date.now() / 1000) - 10 });
+    const token = await sign(
+      key1,
+      'k1',
+      { sub: userId, scope: 'internal_login' },
+      { exp: Math.floor(Date.now() / 1000) - 10 },
+    );
     expect((await h.call('GET', `/t/${ORG}/scim2/Me`, { token })).status).toBe(200);
   });
 });
@@ -113,22 +138,47 @@ describe('every protected route refuses bad tokens and changes nothing', () => {
   const variants: [string, number, () => Promise<string | undefined>][] = [
     ['no token', 401, async () => undefined],
     ['a malformed token', 401, async () => 'not.a.jwt'],
-    ['alg none', 401, async () => {
-      const payload = Buffer.from(JSON.stringify({ sub: 'admin', org_name: ORG, scope: ALL_SCOPES, iss: ISSUER, aud: AUDIENCE, exp: now() + 600 })).toString('base64url');
-      return `${Buffer.from('{"alg":"none"}').toString('base64url')}.${payload}.`;
-    }],
-    ['a token signed with another key under a known kid', 401, async () => sign((stranger ??= await generateKeyPair('RS256')), 'k1', { sub: 'admin' })],
-    ['HS256 with the public key as the secret', 401, async () => {
-      const pem = await exportSPKI(key1.publicKey);
-      return new SignJWT({ sub: 'admin', org_name: ORG, scope: ALL_SCOPES })
-        .setProtectedHeader({ alg: 'HS256', kid: 'k1' })
-        .setIssuer(ISSUER)
-        .setAudience(AUDIENCE)
-        .setExpirationTime(now() + 600)
-        .sign(new TextEncoder().encode(pem));
-    }],
+    [
+      'alg none',
+      401,
+      async () => {
+        const payload = Buffer.from(
+          JSON.stringify({
+            sub: 'admin',
+            org_name: ORG,
+            scope: ALL_SCOPES,
+            iss: ISSUER,
+            aud: AUDIENCE,
+            exp: now() + 600,
+          }),
+        ).toString('base64url');
+        return `${Buffer.from('{"alg":"none"}').toString('base64url')}.${payload}.`;
+      },
+    ],
+    [
+      'a token signed with another key under a known kid',
+      401,
+      async () => sign((stranger ??= await generateKeyPair('RS256')), 'k1', { sub: 'admin' }),
+    ],
+    [
+      'HS256 with the public key as the secret',
+      401,
+      async () => {
+        const pem = await exportSPKI(key1.publicKey);
+        return new SignJWT({ sub: 'admin', org_name: ORG, scope: ALL_SCOPES })
+          .setProtectedHeader({ alg: 'HS256', kid: 'k1' })
+          .setIssuer(ISSUER)
+          .setAudience(AUDIENCE)
+          .setExpirationTime(now() + 600)
+          .sign(new TextEncoder().encode(pem));
+      },
+    ],
     ['an expired token', 401, async () => sign(key1, 'k1', { sub: 'admin' }, { exp: now() - 3600 })],
-    ['a token not valid yet', 401, async () => sign(key1, 'k1', { sub: 'admin' }, { nbf: now() + 3600, exp: now() + 7200 })],
+    [
+      'a token not valid yet',
+      401,
+      async () => sign(key1, 'k1', { sub: 'admin' }, { nbf: now() + 3600, exp: now() + 7200 }),
+    ],
     ['another issuer', 401, async () => sign(key1, 'k1', { sub: 'admin' }, { iss: 'https://evil.test' })],
     ['another audience', 401, async () => sign(key1, 'k1', { sub: 'admin' }, { aud: 'someone-else' })],
     ['a token of another org', 403, async () => sign(key1, 'k1', { sub: 'admin', org_name: 'other-org' })],
@@ -139,7 +189,10 @@ describe('every protected route refuses bad tokens and changes nothing', () => {
     const before = await snapshot();
     for (const route of protectedRoutes) {
       const path = `/t/${ORG}${route.path.replace(':id', userId).replace(':userId', userId)}`;
-      const r = await h.call(route.method.toUpperCase(), path, { token: await make(), body: bodyFor(route.method, route.path) });
+      const r = await h.call(route.method.toUpperCase(), path, {
+        token: await make(),
+        body: bodyFor(route.method, route.path),
+      });
       expect(r.status, `${route.method.toUpperCase()} ${route.path}`).toBe(status);
       if (status === 401) expect(r.headers.get('www-authenticate')).toMatch(/^Bearer/);
     }
@@ -150,7 +203,10 @@ describe('every protected route refuses bad tokens and changes nothing', () => {
     const before = await snapshot();
     const other = await sign(key1, 'k1', { sub: 'someone-else', scope: 'internal_login' });
     for (const route of protectedRoutes.filter((r) => r.scope === 'internal_login')) {
-      const r = await h.call(route.method.toUpperCase(), `/t/${ORG}${route.path}`, { token: other, body: bodyFor(route.method, route.path) });
+      const r = await h.call(route.method.toUpperCase(), `/t/${ORG}${route.path}`, {
+        token: other,
+        body: bodyFor(route.method, route.path),
+      });
       expect([400, 404]).toContain(r.status);
     }
     expect(await snapshot()).toBe(before);

@@ -35,7 +35,14 @@ async function startGateway() {
     req.on('end', () => {
       const json = JSON.parse(text) as Record<string, unknown>;
       const status = plan.get(String(json.to))?.shift() ?? 200;
-      requests.push({ method: req.method!, path: req.url!, authorization: req.headers.authorization, contentType: req.headers['content-type'], json, status });
+      requests.push({
+        method: req.method!,
+        path: req.url!,
+        authorization: req.headers.authorization,
+        contentType: req.headers['content-type'],
+        json,
+        status,
+      });
       res.writeHead(status, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify(status === 200 ? { messageId: `gw-${(sent += 1)}` } : { error: 'no' }));
     });
@@ -84,7 +91,10 @@ async function pendingChange(mobile: string, provider: 'aws-sns' | 'http' = 'aws
   const org = freshOrg('sms');
   const admin = await h.token(org, 'admin', ADMIN_SCOPES);
   if (provider !== 'aws-sns') {
-    const policy = await h.call('PATCH', `/t/${org}/api/server/v1/mobile-verification/policy`, { token: admin, body: { smsProvider: provider } });
+    const policy = await h.call('PATCH', `/t/${org}/api/server/v1/mobile-verification/policy`, {
+      token: admin,
+      body: { smsProvider: provider },
+    });
     expect(policy.status).toBe(200);
   }
   const created = await h.call('POST', `/t/${org}/scim2/Users`, {
@@ -95,7 +105,10 @@ async function pendingChange(mobile: string, provider: 'aws-sns' | 'http' = 'aws
   const id = created.body.id as string;
   const patched = await h.call('PATCH', `/t/${org}/scim2/Users/${id}`, {
     token: admin,
-    body: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: mobile }] },
+    body: {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: mobile }],
+    },
   });
   expect(patched.status).toBe(200);
   const self = await h.token(org, id, 'internal_login');
@@ -105,12 +118,20 @@ async function pendingChange(mobile: string, provider: 'aws-sns' | 'http' = 'aws
     id,
     handle,
     status: async () => (await handle.query(state)).status,
-    validate: (code: string) => h.call('POST', `/t/${org}/api/identity/user/v1.0/me/validate-code`, { token: self, body: { code, properties: [] } }),
-    resend: () => h.call('POST', `/t/${org}/api/identity/user/v1.0/me/resend-code`, { token: self, body: { properties: [] } }),
+    validate: (code: string) =>
+      h.call('POST', `/t/${org}/api/identity/user/v1.0/me/validate-code`, {
+        token: self,
+        body: { code, properties: [] },
+      }),
+    resend: () =>
+      h.call('POST', `/t/${org}/api/identity/user/v1.0/me/resend-code`, { token: self, body: { properties: [] } }),
     get: () => h.call('GET', `/t/${org}/scim2/Users/${id}`, { token: admin }),
     /** issueCode activity attempts for this user, from the worker's log lines. */
     sendAttempts: () =>
-      h.logs.map((l) => JSON.parse(l)).filter((l) => l.activity === 'issueCode' && l.userId === id).map((l) => l.outcome as string),
+      h.logs
+        .map((l) => JSON.parse(l))
+        .filter((l) => l.activity === 'issueCode' && l.userId === id)
+        .map((l) => l.outcome as string),
   };
 }
 
@@ -181,8 +202,19 @@ describe('http gateway', () => {
       expect(got).toHaveLength(1);
       return got;
     });
-    expect(request).toMatchObject({ method: 'POST', path: '/sms', authorization: `Bearer ${TOKEN}`, contentType: 'application/json' });
-    expect(request!.json).toEqual({ to: mobile, body: expect.stringMatching(/code is [0-9]{6}\./), org: c.org, scenario: SCENARIO, userId: c.id });
+    expect(request).toMatchObject({
+      method: 'POST',
+      path: '/sms',
+      authorization: `Bearer ${TOKEN}`,
+      contentType: 'application/json',
+    });
+    expect(request!.json).toEqual({
+      to: mobile,
+      body: expect.stringMatching(/code is [0-9]{6}\./),
+      org: c.org,
+      scenario: SCENARIO,
+      userId: c.id,
+    });
     expect((await c.validate(codeIn(request!.json.body as string))).status).toBe(200);
     expect((await c.get()).body.phoneNumbers).toEqual([{ type: 'mobile', value: mobile }]);
   });

@@ -55,8 +55,14 @@ describe('scenario 2: the verified list', () => {
     const resent = await u.code('resend-code', { properties: u.scenario(LIST) });
     expect(resent.status).toBe(201);
     const second = h.codeFor('0123456789', u.id);
-    expect(h.outbox().filter((m) => m.userId === u.id).map((m) => m.scenario)).toEqual([LIST, LIST]);
-    if (second !== first) expect((await u.code('validate-code', { code: first, properties: u.scenario(LIST) })).body.code).toBe('18001');
+    expect(
+      h
+        .outbox()
+        .filter((m) => m.userId === u.id)
+        .map((m) => m.scenario),
+    ).toEqual([LIST, LIST]);
+    if (second !== first)
+      expect((await u.code('validate-code', { code: first, properties: u.scenario(LIST) })).body.code).toBe('18001');
     const ok = await u.code('validate-code', { code: second, properties: u.scenario(LIST) });
     expect(ok.status).toBe(200);
     expect(ok.body).toEqual({ scenario: LIST, mobile: '0123456789' });
@@ -88,15 +94,25 @@ describe('scenario 2: the verified list', () => {
   });
 
   it('removals from the verified list apply at once, without proof', async () => {
-    const u = await bob({ [WSO2_USER]: { mobileNumbers: '0111111111,0122222222', verifiedMobileNumbers: '0111111111,0122222222' } });
+    const u = await bob({
+      [WSO2_USER]: { mobileNumbers: '0111111111,0122222222', verifiedMobileNumbers: '0111111111,0122222222' },
+    });
     const r = await u.me('PATCH', setVerified('0111111111'));
-    expect(r.body[WSO2_USER]).toMatchObject({ mobileNumbers: '0111111111,0122222222', verifiedMobileNumbers: '0111111111' });
+    expect(r.body[WSO2_USER]).toMatchObject({
+      mobileNumbers: '0111111111,0122222222',
+      verifiedMobileNumbers: '0111111111',
+    });
     expect(r.body[ENTERPRISE_USER]).toBeUndefined();
   });
 
   it('a number removed from the mobile list leaves the verified list too', async () => {
-    const u = await bob({ [WSO2_USER]: { mobileNumbers: '0111111111,0122222222', verifiedMobileNumbers: '0111111111,0122222222' } });
-    const r = await u.me('PATCH', { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: `${WSO2_USER}:mobileNumbers`, value: '0111111111' }] });
+    const u = await bob({
+      [WSO2_USER]: { mobileNumbers: '0111111111,0122222222', verifiedMobileNumbers: '0111111111,0122222222' },
+    });
+    const r = await u.me('PATCH', {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'replace', path: `${WSO2_USER}:mobileNumbers`, value: '0111111111' }],
+    });
     expect(r.body[WSO2_USER]).toMatchObject({ mobileNumbers: '0111111111', verifiedMobileNumbers: '0111111111' });
   });
 
@@ -114,7 +130,10 @@ describe('scenario 2: the verified list', () => {
     const u = await bob();
     await u.me('PATCH', setVerified('0111111111,0123456789'));
     await eventually(() => h.codeFor('0123456789', u.id));
-    const r = await u.me('PATCH', { schemas: [PATCH_OP], Operations: [{ op: 'remove', path: `${WSO2_USER}:verifiedMobileNumbers`, value: '0123456789' }] });
+    const r = await u.me('PATCH', {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'remove', path: `${WSO2_USER}:verifiedMobileNumbers`, value: '0123456789' }],
+    });
     expect(r.body[ENTERPRISE_USER]).toBeUndefined();
     const handle = h.client.workflow.getHandle(verificationWorkflowId(u.org, u.id, LIST));
     expect((await handle.result()).status).toBe('cancelled');
@@ -141,14 +160,18 @@ describe('scenario 2: repeats, supersede and policy', () => {
     expect(r.body[ENTERPRISE_USER]).toEqual({ pendingMobileNumber: '0155555555' });
     expect((await h.client.workflow.getHandle(handle.workflowId, firstRun).result()).status).toBe('superseded');
     const second = await eventually(() => h.codeFor('0155555555', u.id));
-    if (second !== first) expect((await u.code('validate-code', { code: first, properties: [] })).body.code).toBe('18001');
+    if (second !== first)
+      expect((await u.code('validate-code', { code: first, properties: [] })).body.code).toBe('18001');
     expect((await u.code('validate-code', { code: second, properties: [] })).status).toBe(200);
     expect((await u.me('GET')).body[WSO2_USER].verifiedMobileNumbers).toBe('0111111111,0155555555');
   });
 
   it('an org that keeps a single number refuses the lists with invalidValue', async () => {
     const u = await bob();
-    const policy = await h.call('PATCH', `/t/${u.org}/api/server/v1/mobile-verification/policy`, { token: u.admin, body: { multipleNumbers: false } });
+    const policy = await h.call('PATCH', `/t/${u.org}/api/server/v1/mobile-verification/policy`, {
+      token: u.admin,
+      body: { multipleNumbers: false },
+    });
     expect(policy.status).toBe(200);
     const r = await u.me('PATCH', setVerified('0111111111,0123456789'));
     expect(r.status).toBe(400);
@@ -160,7 +183,10 @@ describe('scenario 2: repeats, supersede and policy', () => {
     const u = await bob();
     await u.me('PATCH', setVerified('0111111111,0123456789'));
     expect(await eventually(() => h.codeFor('0123456789', u.id))).toMatch(/^[0-9]{6}$/);
-    await h.call('PATCH', `/t/${u.org}/api/server/v1/mobile-verification/policy`, { token: u.admin, body: { codeLength: 9 } });
+    await h.call('PATCH', `/t/${u.org}/api/server/v1/mobile-verification/policy`, {
+      token: u.admin,
+      body: { codeLength: 9 },
+    });
     expect((await u.code('resend-code', { properties: [] })).status).toBe(201);
     expect(h.codeFor('0123456789', u.id)).toMatch(/^[0-9]{6}$/);
   });
@@ -175,7 +201,9 @@ describe('both scenarios pending at once', () => {
       Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '0199999999' }],
     });
     expect(r.body[ENTERPRISE_USER]).toEqual({ pendingMobileNumber: '0199999999' });
-    expect(r.body[WSO2_USER].pendingMobileNumbers.map((p: { value: string; scenario: string }) => [p.scenario, p.value])).toEqual([
+    expect(
+      r.body[WSO2_USER].pendingMobileNumbers.map((p: { value: string; scenario: string }) => [p.scenario, p.value]),
+    ).toEqual([
       [PRIMARY, '0199999999'],
       [LIST, '0123456789'],
     ]);
@@ -201,7 +229,10 @@ describe('both scenarios pending at once', () => {
   it('without a scenario, the right code of one change is no wrong try for the other, and a retry succeeds again', async () => {
     const u = await bob();
     await u.me('PATCH', setVerified('0111111111,0123456789'));
-    await u.me('PATCH', { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '0199999998' }] });
+    await u.me('PATCH', {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '0199999998' }],
+    });
     const primaryCode = await eventually(() => h.codeFor('0199999998', u.id));
     await eventually(() => h.codeFor('0123456789', u.id));
     const first = await u.code('validate-code', { code: primaryCode, properties: [] });
@@ -212,7 +243,10 @@ describe('both scenarios pending at once', () => {
     const events = (await AuditEventRow.findAll({ where: { userId: u.id } })).map((e) => e.event);
     expect(events).not.toContain('attempt_failed');
     const listCode = h.codeFor('0123456789', u.id);
-    expect((await u.code('validate-code', { code: listCode, properties: [] })).body).toEqual({ scenario: LIST, mobile: '0123456789' });
+    expect((await u.code('validate-code', { code: listCode, properties: [] })).body).toEqual({
+      scenario: LIST,
+      mobile: '0123456789',
+    });
   });
 
   it('one request that changes the primary to N and adds N to the list starts one verification for both', async () => {
@@ -230,6 +264,9 @@ describe('both scenarios pending at once', () => {
     expect((await u.code('validate-code', { code, properties: [] })).status).toBe(200);
     const me = (await u.me('GET')).body;
     expect(me.phoneNumbers).toEqual([{ type: 'mobile', value: '0177777777' }]);
-    expect(me[WSO2_USER]).toMatchObject({ mobileNumbers: '0111111111,0177777777', verifiedMobileNumbers: '0111111111,0177777777' });
+    expect(me[WSO2_USER]).toMatchObject({
+      mobileNumbers: '0111111111,0177777777',
+      verifiedMobileNumbers: '0111111111,0177777777',
+    });
   });
 });

@@ -17,7 +17,15 @@ beforeAll(async () => {
   // Flags that keep a headless Chromium off the network and quiet on a machine without one.
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 afterAll(async () => {
@@ -29,14 +37,25 @@ describe('the operator finds a verification in the Temporal Web UI', () => {
   it('searches UserId = "<id>" and sees the verification with its status', async () => {
     const org = freshOrg('ui');
     const admin = await h.token(org, 'admin', ADMIN_SCOPES);
-    const id = (await h.call('POST', `/t/${org}/scim2/Users`, { token: admin, body: { userName: 'uma', phoneNumbers: [{ type: 'mobile', value: '0111111111' }] } })).body.id as string;
+    const id = (
+      await h.call('POST', `/t/${org}/scim2/Users`, {
+        token: admin,
+        body: { userName: 'uma', phoneNumbers: [{ type: 'mobile', value: '0111111111' }] },
+      })
+    ).body.id as string;
     await h.call('PATCH', `/t/${org}/scim2/Users/${id}`, {
       token: admin,
-      body: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '0123456785' }] },
+      body: {
+        schemas: [PATCH_OP],
+        Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '0123456785' }],
+      },
     });
     const code = await eventually(() => h.codeFor('0123456785', id));
     const self = await h.token(org, id, 'internal_login');
-    expect((await h.call('POST', `/t/${org}/api/identity/user/v1.0/me/validate-code`, { token: self, body: { code } })).status).toBe(200);
+    expect(
+      (await h.call('POST', `/t/${org}/api/identity/user/v1.0/me/validate-code`, { token: self, body: { code } }))
+        .status,
+    ).toBe(200);
     const workflowId = verificationWorkflowId(org, id, 'MOBILE_VERIFICATION_ON_UPDATE');
     await h.client.workflow.getHandle(workflowId).result();
 

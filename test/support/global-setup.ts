@@ -28,7 +28,11 @@ export default async function setup(project: TestProject) {
   mkdirSync(OUTPUT_DIR, { recursive: true });
   const [temporal, postgres] = await Promise.all([
     startTemporal({ logLevel: 'error', uiPort: await freePort() }),
-    resolvePostgres({ databaseUrl: process.env.TEST_DATABASE_URL, database: 'mobile_verify_test', dataDir: join(ROOT, '.data', 'test-pg') }),
+    resolvePostgres({
+      databaseUrl: process.env.TEST_DATABASE_URL,
+      database: 'mobile_verify_test',
+      dataDir: join(ROOT, '.data', 'test-pg'),
+    }),
   ]);
   await dropDatabase(postgres.url);
   await ensureDatabase(postgres.url);
@@ -36,7 +40,11 @@ export default async function setup(project: TestProject) {
   await migrate(db);
   await db.close();
 
-  const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, logger: quietLogger });
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    logger: quietLogger,
+  });
   const workflowBundlePath = join(OUTPUT_DIR, 'workflow-bundle.js');
   writeFileSync(workflowBundlePath, bundle.code);
 

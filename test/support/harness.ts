@@ -54,7 +54,11 @@ export interface Harness {
   /** The code in the latest SMS to `to` (for `userId` only, when given). */
   codeFor(to: string, userId?: string): string;
   token(org: string, sub: string, scope: string): Promise<string>;
-  call(method: string, path: string, opts?: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<Reply>;
+  call(
+    method: string,
+    path: string,
+    opts?: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> },
+  ): Promise<Reply>;
   stop(): Promise<void>;
 }
 
@@ -63,7 +67,12 @@ export interface Harness {
  * on their own task queue and outbox file, reached over HTTP on a loopback port.
  */
 export async function startHarness(
-  opts: { policy?: Partial<Policy>; smsProviders?: Record<string, SmsProvider>; env?: Record<string, string>; worker?: boolean } = {},
+  opts: {
+    policy?: Partial<Policy>;
+    smsProviders?: Record<string, SmsProvider>;
+    env?: Record<string, string>;
+    worker?: boolean;
+  } = {},
 ): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'mv-test-'));
   const config = loadConfig({
@@ -90,7 +99,10 @@ export async function startHarness(
 
   const outbox = (): SmsLine[] =>
     existsSync(config.smsOutboxFile)
-      ? readFileSync(config.smsOutboxFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
+      ? readFileSync(config.smsOutboxFile, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l))
       : [];
 
   return {
@@ -101,7 +113,9 @@ export async function startHarness(
     logs,
     outbox,
     codeFor(to, userId) {
-      const sms = outbox().filter((m) => m.to === to && (userId === undefined || m.userId === userId)).at(-1);
+      const sms = outbox()
+        .filter((m) => m.to === to && (userId === undefined || m.userId === userId))
+        .at(-1);
       const code = sms?.body.match(/code is ([0-9A-Z]+)/)?.[1];
       if (!code) throw new Error(`no SMS to ${to} yet`);
       return code;

@@ -84,7 +84,8 @@ export async function startMoto(): Promise<Moto> {
         child = undefined;
         throw new Error(`moto_server exited (${proc.exitCode ?? proc.signalCode}):\n${output.slice(-2_000)}`);
       }
-      if (Date.now() > deadline) throw new Error(`moto_server did not answer on ${url} within 30 s:\n${output.slice(-2_000)}`);
+      if (Date.now() > deadline)
+        throw new Error(`moto_server did not answer on ${url} within 30 s:\n${output.slice(-2_000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -111,7 +112,11 @@ export async function startMoto(): Promise<Moto> {
       const response = await fetch(`${url}/moto-api/data.json`);
       if (!response.ok) throw new Error(`moto data.json answered ${response.status}`);
       const data = (await response.json()) as MotoData;
-      return (data.sns?.SMS ?? []).map((m) => ({ messageId: m.message_id, phoneNumber: m.phone_number, message: m.message }));
+      return (data.sns?.SMS ?? []).map((m) => ({
+        messageId: m.message_id,
+        phoneNumber: m.phone_number,
+        message: m.message,
+      }));
     },
   };
 }

@@ -38,8 +38,10 @@ describe('payload codec', () => {
     expect(text((await codec.decode([payload('plain')]))[0]!)).toBe('"plain"');
   });
 
-  it.each([['nokey'], ['k:short'], [`a:${Buffer.alloc(32).toString('base64')},a:${Buffer.alloc(32).toString('base64')}`], ['']])(
-    'rejects the key list %s',
-    (keys) => expect(() => parsePayloadKeys(keys)).toThrow(/PAYLOAD_KEYS/),
-  );
+  it.each([
+    ['nokey'],
+    ['k:short'],
+    [`a:${Buffer.alloc(32).toString('base64')},a:${Buffer.alloc(32).toString('base64')}`],
+    [''],
+  ])('rejects the key list %s', (keys) => expect(() => parsePayloadKeys(keys)).toThrow(/PAYLOAD_KEYS/));
 });

@@ -21,13 +21,16 @@ describe('docker-compose.yml', () => {
     expect(compose.services.worker.command).toEqual(['npm', 'run', 'worker']);
   });
 
-  it.each(['api', 'worker'])('%s is configured only with variables the code reads, pointing at the other services', (name) => {
-    const env = compose.services[name].environment as Record<string, string>;
-    for (const key of Object.keys(env)) expect(known, key).toContain(key);
-    expect(env.TEMPORAL_ADDRESS).toBe('temporal:7233');
-    expect(env.DATABASE_URL).toMatch(/@postgres:5432\//);
-    expect(compose.services[name].depends_on).toHaveProperty('postgres');
-  });
+  it.each(['api', 'worker'])(
+    '%s is configured only with variables the code reads, pointing at the other services',
+    (name) => {
+      const env = compose.services[name].environment as Record<string, string>;
+      for (const key of Object.keys(env)) expect(known, key).toContain(key);
+      expect(env.TEMPORAL_ADDRESS).toBe('temporal:7233');
+      expect(env.DATABASE_URL).toMatch(/@postgres:5432\//);
+      expect(compose.services[name].depends_on).toHaveProperty('postgres');
+    },
+  );
 
   it('registers every search attribute of the workflows', () => {
     const flags = (compose.services.temporal.command as string[]).filter((a) => a.startsWith('--search-attribute='));

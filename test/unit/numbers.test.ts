@@ -12,13 +12,21 @@ describe('number identity', () => {
     expect(normalizeNumber(raw)).toBe(normalized);
   });
 
-  it.each([['0123\u00a0456789'], ['0123\u2009456789'], ['0123\n456789'], ['123'], ['+'], ['abc1234'], ['01234567890123456789012'], ['٠١٢٣٤٥٦٧٨٩'], ['12+345678'], ['']])(
-    'refuses %s',
-    (raw) => {
-      expect(normalizeNumber(raw)).toBeUndefined();
-      expect(() => requireNumber(raw, 'phoneNumbers')).toThrowError(/not a phone number/);
-    },
-  );
+  it.each([
+    ['0123\u00a0456789'],
+    ['0123\u2009456789'],
+    ['0123\n456789'],
+    ['123'],
+    ['+'],
+    ['abc1234'],
+    ['01234567890123456789012'],
+    ['٠١٢٣٤٥٦٧٨٩'],
+    ['12+345678'],
+    [''],
+  ])('refuses %s', (raw) => {
+    expect(normalizeNumber(raw)).toBeUndefined();
+    expect(() => requireNumber(raw, 'phoneNumbers')).toThrowError(/not a phone number/);
+  });
 
   it('treats formatting differences as the same number, and a + as different', () => {
     expect(sameNumber('012-345-6789', '0123456789')).toBe(true);

@@ -39,7 +39,10 @@ describe('PATCH engine: the reference bodies', () => {
   });
 
   it('add without path replaces the mobile entry instead of adding a second one', () => {
-    const { doc } = applyPatch(bob(), patch({ op: 'add', value: { phoneNumbers: [{ type: 'mobile', value: '0123456789' }] } }));
+    const { doc } = applyPatch(
+      bob(),
+      patch({ op: 'add', value: { phoneNumbers: [{ type: 'mobile', value: '0123456789' }] } }),
+    );
     expect(doc.phoneNumbers).toEqual([
       { type: 'mobile', value: '0123456789' },
       { type: 'work', value: '0222222222' },
@@ -132,12 +135,7 @@ describe('PATCH engine: paths', () => {
       (d) => (d[ENTERPRISE_USER] as Record<string, unknown>).department,
       'Sales',
     ],
-    [
-      'boolean strings ("False")',
-      { op: 'replace', value: { active: 'False' } },
-      (d) => d.active,
-      false,
-    ],
+    ['boolean strings ("False")', { op: 'replace', value: { active: 'False' } }, (d) => d.active, false],
     [
       'a value object with a dotted key',
       { op: 'replace', value: { 'name.givenName': 'Robert' } },
@@ -168,19 +166,73 @@ describe('PATCH engine: errors', () => {
   const cases: [string, unknown, number, string, RegExp][] = [
     ['remove without path', patch({ op: 'remove' }), 400, 'noTarget', /needs a path/],
     ['unknown attribute path', patch({ op: 'replace', path: 'shoeSize', value: 42 }), 400, 'invalidPath', /shoeSize/],
-    ['unknown sub-attribute', patch({ op: 'replace', path: 'name.nickname', value: 'x' }), 400, 'invalidPath', /nickname/],
-    ['filter that does not parse', patch({ op: 'replace', path: 'emails[type eq]', value: 'x' }), 400, 'invalidPath', /does not parse/],
-    ['replace with a filter that matches nothing', patch({ op: 'replace', path: 'emails[type eq "home"].value', value: 'x' }), 400, 'noTarget', /matches no value/],
-    ['readOnly path', patch({ op: 'replace', path: `${ENTERPRISE_USER}:pendingMobileNumber`, value: '0123456789' }), 400, 'mutability', /readOnly/],
+    [
+      'unknown sub-attribute',
+      patch({ op: 'replace', path: 'name.nickname', value: 'x' }),
+      400,
+      'invalidPath',
+      /nickname/,
+    ],
+    [
+      'filter that does not parse',
+      patch({ op: 'replace', path: 'emails[type eq]', value: 'x' }),
+      400,
+      'invalidPath',
+      /does not parse/,
+    ],
+    [
+      'replace with a filter that matches nothing',
+      patch({ op: 'replace', path: 'emails[type eq "home"].value', value: 'x' }),
+      400,
+      'noTarget',
+      /matches no value/,
+    ],
+    [
+      'readOnly path',
+      patch({ op: 'replace', path: `${ENTERPRISE_USER}:pendingMobileNumber`, value: '0123456789' }),
+      400,
+      'mutability',
+      /readOnly/,
+    ],
     ['unknown op', patch({ op: 'move', path: 'userName', value: 'x' }), 400, 'invalidSyntax', /add, replace or remove/],
     ['no Operations', { schemas: [PATCH_OP] }, 400, 'invalidSyntax', /Operations/],
     ['wrong schemas', { schemas: ['urn:x'], Operations: [{ op: 'add', value: {} }] }, 400, 'invalidSyntax', /PatchOp/],
-    ['a bad number', patch({ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: 'call me' }), 400, 'invalidValue', /not a phone number/],
-    ['a number as a JSON number', patch({ op: 'replace', value: { phoneNumbers: [{ type: 'mobile', value: 123456789 }] } }), 400, 'invalidValue', /must be a string/],
-    ['a bad number in the verified list', patch({ op: 'add', path: `${WSO2_USER}:verifiedMobileNumbers`, value: '0123456789,12' }), 400, 'invalidValue', /not a phone number/],
+    [
+      'a bad number',
+      patch({ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: 'call me' }),
+      400,
+      'invalidValue',
+      /not a phone number/,
+    ],
+    [
+      'a number as a JSON number',
+      patch({ op: 'replace', value: { phoneNumbers: [{ type: 'mobile', value: 123456789 }] } }),
+      400,
+      'invalidValue',
+      /must be a string/,
+    ],
+    [
+      'a bad number in the verified list',
+      patch({ op: 'add', path: `${WSO2_USER}:verifiedMobileNumbers`, value: '0123456789,12' }),
+      400,
+      'invalidValue',
+      /not a phone number/,
+    ],
     ['a boolean that is not one', patch({ op: 'replace', value: { active: 'yes' } }), 400, 'invalidValue', /boolean/],
-    ['a complex attribute given a string', patch({ op: 'replace', value: { name: 'Bob' } }), 400, 'invalidValue', /object/],
-    ['an unknown schema URN', patch({ op: 'add', path: 'urn:example:thing:attr', value: 'x' }), 400, 'invalidPath', /Unknown schema/],
+    [
+      'a complex attribute given a string',
+      patch({ op: 'replace', value: { name: 'Bob' } }),
+      400,
+      'invalidValue',
+      /object/,
+    ],
+    [
+      'an unknown schema URN',
+      patch({ op: 'add', path: 'urn:example:thing:attr', value: 'x' }),
+      400,
+      'invalidPath',
+      /Unknown schema/,
+    ],
   ];
 
   it.each(cases)('%s', (_name, body, status, scimType, detail) => {

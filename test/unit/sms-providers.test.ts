@@ -60,11 +60,15 @@ async function fakeServer(answer: (seen: Seen, res: ServerResponse, index: numbe
 
 const snsOk = (res: ServerResponse, id = 'sns-id-1') => {
   res.writeHead(200, { 'Content-Type': 'text/xml' });
-  res.end(`<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>${id}</MessageId></PublishResult><ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata></PublishResponse>`);
+  res.end(
+    `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>${id}</MessageId></PublishResult><ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata></PublishResponse>`,
+  );
 };
 const snsError = (res: ServerResponse, status: number, code: string, message: string) => {
   res.writeHead(status, { 'Content-Type': 'text/xml' });
-  res.end(`<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>${status < 500 ? 'Sender' : 'Receiver'}</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>r1</RequestId></ErrorResponse>`);
+  res.end(
+    `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>${status < 500 ? 'Sender' : 'Receiver'}</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>r1</RequestId></ErrorResponse>`,
+  );
 };
 
 /** Whatever `promise` rejects with (the test fails if it resolves). */
@@ -115,9 +119,15 @@ describe('SNS provider on the wire', () => {
       const form = Object.fromEntries(new URLSearchParams(sns.requests[0]!.body));
       expect(form).toMatchObject({ Action: 'Publish', PhoneNumber: MESSAGE.to, Message: MESSAGE.body });
       const attributes = Object.fromEntries(
-        [1, 2].map((i) => [form[`MessageAttributes.entry.${i}.Name`], [form[`MessageAttributes.entry.${i}.Value.DataType`], form[`MessageAttributes.entry.${i}.Value.StringValue`]]]),
+        [1, 2].map((i) => [
+          form[`MessageAttributes.entry.${i}.Name`],
+          [form[`MessageAttributes.entry.${i}.Value.DataType`], form[`MessageAttributes.entry.${i}.Value.StringValue`]],
+        ]),
       );
-      expect(attributes).toEqual({ 'AWS.SNS.SMS.SMSType': ['String', 'Transactional'], 'AWS.SNS.SMS.SenderID': ['String', 'Acme'] });
+      expect(attributes).toEqual({
+        'AWS.SNS.SMS.SMSType': ['String', 'Transactional'],
+        'AWS.SNS.SMS.SenderID': ['String', 'Acme'],
+      });
       expect(sns.requests[0]!.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=testing\//);
     } finally {
       await sns.close();
@@ -135,7 +145,9 @@ describe('SNS provider on the wire', () => {
   });
 
   it('an opted-out number is a permanent refusal, asked once, and the error does not quote the number', async () => {
-    const sns = await fakeServer((_seen, res) => snsError(res, 400, 'OptedOut', `Phone number ${MESSAGE.to} is opted out`));
+    const sns = await fakeServer((_seen, res) =>
+      snsError(res, 400, 'OptedOut', `Phone number ${MESSAGE.to} is opted out`),
+    );
     try {
       const error = await rejection(snsProvider({ region: 'us-east-1', endpoint: sns.url }).send(MESSAGE));
       expect(error).toBeInstanceOf(SmsPermanentError);
@@ -166,7 +178,9 @@ describe('SNS provider on the wire', () => {
     const sns = await fakeServer(() => undefined);
     try {
       const started = Date.now();
-      const error = await rejection(snsProvider({ region: 'us-east-1', endpoint: sns.url, timeoutMs: 300 }).send(MESSAGE));
+      const error = await rejection(
+        snsProvider({ region: 'us-east-1', endpoint: sns.url, timeoutMs: 300 }).send(MESSAGE),
+      );
       expect(error).not.toBeInstanceOf(SmsPermanentError);
       expect(error.name).toBe('Error');
       expect(error.message).toMatch(/TimeoutError/);
@@ -224,7 +238,11 @@ describe('HTTP provider', () => {
   });
 
   it('a refusal names the status only, never what the gateway said', async () => {
-    const gateway = await fakeServer((_seen, res) => res.writeHead(422, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: `bad number ${MESSAGE.to}` })));
+    const gateway = await fakeServer((_seen, res) =>
+      res
+        .writeHead(422, { 'Content-Type': 'application/json' })
+        .end(JSON.stringify({ error: `bad number ${MESSAGE.to}` })),
+    );
     try {
       const error = await rejection(httpProvider({ url: gateway.url, token: 't', timeoutMs: 1_000 }).send(MESSAGE));
       expect(error).toBeInstanceOf(SmsPermanentError);
@@ -246,14 +264,24 @@ describe('SMS configuration', () => {
   });
 
   it('SMS_HTTP_URL adds the http provider', () => {
-    const config = loadConfig({ DATA_DIR: dir(), SMS_HTTP_URL: 'http://127.0.0.1:9/sms', SMS_HTTP_TOKEN: 'secret', SMS_PROVIDER: 'http' });
+    const config = loadConfig({
+      DATA_DIR: dir(),
+      SMS_HTTP_URL: 'http://127.0.0.1:9/sms',
+      SMS_HTTP_TOKEN: 'secret',
+      SMS_PROVIDER: 'http',
+    });
     expect(config.smsHttp).toEqual({ url: 'http://127.0.0.1:9/sms', token: 'secret', timeoutMs: 5_000 });
     expect(config.policyDefaults.smsProvider).toBe('http');
     expect(Object.keys(defaultSmsProviders(config)).sort()).toEqual(['aws-sns', 'http', 'outbox']);
   });
 
   it('reads region, endpoint and sender id', () => {
-    const config = loadConfig({ DATA_DIR: dir(), AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL_SNS: 'http://127.0.0.1:5000', SMS_SENDER_ID: 'Acme' });
+    const config = loadConfig({
+      DATA_DIR: dir(),
+      AWS_REGION: 'eu-west-1',
+      AWS_ENDPOINT_URL_SNS: 'http://127.0.0.1:5000',
+      SMS_SENDER_ID: 'Acme',
+    });
     expect(config.sns).toEqual({ region: 'eu-west-1', endpoint: 'http://127.0.0.1:5000', senderId: 'Acme' });
   });
 
