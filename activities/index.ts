@@ -136,6 +136,7 @@ export function createActivities(deps: ActivityDeps): Activities {
             org: input.org,
             scenario: input.scenario,
             userId: input.userId,
+            senderId: input.policy.smsSenderId,
           });
           codesSent.inc({ provider: provider.name });
           return { owned: true, codeHash: hashCode(deps.codeHashKey, input.changeId, code), messageId } as const;

@@ -29,6 +29,11 @@ export const policySchema = z
       .max(480)
       .refine((t) => t.includes('{code}'), 'smsTemplate must contain {code}'),
     smsProvider: z.enum(['outbox', 'aws-sns', 'http']),
+    /** Shown as the sender where the provider supports it (SNS); else SMS_SENDER_ID. */
+    smsSenderId: z
+      .string()
+      .regex(/^[A-Za-z0-9]{1,11}$/, 'smsSenderId is 1 to 11 letters or digits')
+      .optional(),
   })
   .strict();
 

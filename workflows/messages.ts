@@ -20,6 +20,7 @@ export interface CodePolicy {
   maxResends: number;
   smsTemplate: string;
   smsProvider: 'outbox' | 'aws-sns' | 'http';
+  smsSenderId?: string;
   /** Absent in verifications started before the caps existed: then they do not apply. */
   smsPerUserPerHour?: number;
   smsPerOrgPerHour?: number;

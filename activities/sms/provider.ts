@@ -6,6 +6,8 @@ export interface SmsMessage {
   org: string;
   scenario: Scenario;
   userId: string;
+  /** The org's sender id (policy `smsSenderId`), where the provider supports one. */
+  senderId?: string;
 }
 
 export interface SmsProvider {

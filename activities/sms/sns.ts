@@ -72,7 +72,8 @@ export function snsProvider(options: SnsOptions): SmsProvider {
       const attributes: Record<string, MessageAttributeValue> = {
         'AWS.SNS.SMS.SMSType': { DataType: 'String', StringValue: 'Transactional' },
       };
-      if (options.senderId) attributes['AWS.SNS.SMS.SenderID'] = { DataType: 'String', StringValue: options.senderId };
+      const senderId = message.senderId ?? options.senderId;
+      if (senderId) attributes['AWS.SNS.SMS.SenderID'] = { DataType: 'String', StringValue: senderId };
       let messageId: string | undefined;
       try {
         ({ MessageId: messageId } = await clientOf().send(

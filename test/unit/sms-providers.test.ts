@@ -134,6 +134,20 @@ describe('SNS provider on the wire', () => {
     }
   });
 
+  it("uses the org's sender id from the message over the configured one", async () => {
+    const sns = await fakeServer((_seen, res) => snsOk(res));
+    try {
+      await snsProvider({ region: 'us-east-1', endpoint: sns.url, senderId: 'Acme' }).send({
+        ...MESSAGE,
+        senderId: 'Bifrost',
+      });
+      expect(sns.requests[0]!.body).toContain('Bifrost');
+      expect(sns.requests[0]!.body).not.toContain('Acme');
+    } finally {
+      await sns.close();
+    }
+  });
+
   it('sends no sender id when none is configured', async () => {
     const sns = await fakeServer((_seen, res) => snsOk(res));
     try {
