@@ -230,7 +230,7 @@ export function createActivities(deps: ActivityDeps): Activities {
     await logged(
       'recordAudit',
       input,
-      () => db.sequelize.transaction((tx) => audit(tx, { ...input, actor: input.userId })),
+      () => db.sequelize.transaction((tx) => audit(tx, { ...input, actor: input.userId, dedupeKey: stepKey(input) })),
       () => input.event,
     );
     if (input.event === 'attempt_failed') wrongCodes.inc({ scenario: input.scenario });
@@ -238,4 +238,15 @@ export function createActivities(deps: ActivityDeps): Activities {
   }
 
   return { issueCode, commitClaim, clearPending, recordAudit };
+}
+
+/** The workflow step an audit row records, where the step carries its own counter. */
+function stepKey(input: AuditInput): string | undefined {
+  const counter =
+    input.event === 'attempt_failed'
+      ? input.detail?.wrongTries
+      : input.event === 'resent'
+        ? input.detail?.resends
+        : undefined;
+  return counter === undefined ? undefined : `${input.changeId}:${input.event}:${String(counter)}`;
 }

@@ -273,7 +273,13 @@ async function listUsers(ctx: AppContext, { users }: Services) {
 }
 
 async function deleteUser(ctx: AppContext, { users }: Services) {
-  await users.remove(ctx.state.org, ctx.params.id!, ctx.state.auth!.sub, ctx.state.traceId);
+  await users.remove(
+    ctx.state.org,
+    ctx.params.id!,
+    ctx.state.auth!.sub,
+    ctx.state.traceId,
+    ctx.get('If-Match') || undefined,
+  );
   ctx.status = 204;
 }
 

@@ -78,6 +78,12 @@ export function parseListFilter(text: string | undefined): Filter | undefined {
 
 const ALWAYS = ['id', 'schemas', 'meta'];
 
+/** `id`, `schemas`, `meta` in any spelling, with or without the core schema URN. */
+function isAlwaysReturned(name: string): boolean {
+  const { container, parts } = locate(name);
+  return container === undefined && parts.length > 0 && ALWAYS.includes(parts[0]!.toLowerCase());
+}
+
 function splitNames(list: string | undefined): string[] | undefined {
   if (list === undefined || list.trim() === '') return undefined;
   return list
@@ -105,7 +111,7 @@ export function project(
   }
   if (exclude) {
     const out = structuredClone(resource);
-    for (const name of exclude) if (!ALWAYS.includes(name)) deletePath(out, name);
+    for (const name of exclude) if (!isAlwaysReturned(name)) deletePath(out, name);
     return out;
   }
   return resource;

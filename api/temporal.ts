@@ -1,9 +1,5 @@
-import {
-  Client,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-} from '@temporalio/client';
+import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { UnavailableError } from '../domain/errors';
 import type { Scenario } from '../domain/scenarios';
 import { verificationWorkflowId } from '../domain/scenarios';
 import {
@@ -106,11 +102,10 @@ export class Verifications {
     scenario: Scenario,
     request: ValidateCodeRequest,
   ): Promise<ValidateCodeResult> {
-    return this.update(() =>
+    const workflowId = verificationWorkflowId(org, userId, scenario);
+    return this.update(workflowId, () =>
       this.soon(UPDATE_DEADLINE_MS, () =>
-        this.client.workflow
-          .getHandle(verificationWorkflowId(org, userId, scenario))
-          .executeUpdate(validateCode, { args: [request] }),
+        this.client.workflow.getHandle(workflowId).executeUpdate(validateCode, { args: [request] }),
       ),
     );
   }
@@ -128,11 +123,10 @@ export class Verifications {
   }
 
   async resend(org: string, userId: string, scenario: Scenario, request: ResendCodeRequest): Promise<ResendCodeResult> {
-    return this.update(() =>
+    const workflowId = verificationWorkflowId(org, userId, scenario);
+    return this.update(workflowId, () =>
       this.soon(UPDATE_DEADLINE_MS, () =>
-        this.client.workflow
-          .getHandle(verificationWorkflowId(org, userId, scenario))
-          .executeUpdate(resendCode, { args: [request] }),
+        this.client.workflow.getHandle(workflowId).executeUpdate(resendCode, { args: [request] }),
       ),
     );
   }
@@ -141,15 +135,36 @@ export class Verifications {
     return this.client.withDeadline(Date.now() + ms, call);
   }
 
-  private async update<T extends { outcome: string }>(call: () => Promise<T>): Promise<T | { outcome: 'ended' }> {
+  /**
+   * An Update answers `ended` only when the workflow has really closed. Any other failure
+   * while it still runs (an Update aborted under load, a lost connection) is a 503 the caller
+   * may retry: treating it as the end would drop a live pending change.
+   */
+  private async update<T extends { outcome: string }>(
+    workflowId: string,
+    call: () => Promise<T>,
+  ): Promise<T | { outcome: 'ended' }> {
     try {
       return await call();
     } catch (error) {
-      if (error instanceof WorkflowNotFoundError) return { outcome: 'ended' };
-      if (error instanceof WorkflowUpdateFailedError) return { outcome: 'ended' };
-      // An Update sent to a closed workflow fails with NOT_FOUND/FAILED_PRECONDITION.
-      const message = (error as Error).message ?? '';
-      if (/workflow execution already completed|not found/i.test(message)) return { outcome: 'ended' };
+      if (!(await this.isClosed(workflowId))) {
+        throw new UnavailableError(
+          'temporal',
+          `The verification could not take the request: ${(error as Error).message}`,
+        );
+      }
+      return { outcome: 'ended' };
+    }
+  }
+
+  private async isClosed(workflowId: string): Promise<boolean> {
+    try {
+      const description = await this.soon(CALL_DEADLINE_MS, () =>
+        this.client.workflow.getHandle(workflowId).describe(),
+      );
+      return description.status.name !== 'RUNNING';
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return true;
       throw error;
     }
   }

@@ -100,15 +100,22 @@ export class Users {
   }
 
   /** DELETE: the user, their pending changes (cascade) and their running verifications. */
-  remove(org: string, userId: string, actor: string, requestId: string): Promise<void> {
-    return this.queue.run(`${org}/${userId}`, () => this.removeNow(org, userId, actor, requestId));
+  remove(org: string, userId: string, actor: string, requestId: string, ifMatch?: string): Promise<void> {
+    return this.queue.run(`${org}/${userId}`, () => this.removeNow(org, userId, actor, requestId, ifMatch));
   }
 
-  private async removeNow(org: string, userId: string, actor: string, requestId: string): Promise<void> {
+  private async removeNow(
+    org: string,
+    userId: string,
+    actor: string,
+    requestId: string,
+    ifMatch?: string,
+  ): Promise<void> {
     await this.db.sequelize
       .transaction(async (tx) => {
         const user = await UserRow.findOne({ where: { id: userId, org }, lock: tx.LOCK.UPDATE, transaction: tx });
         if (!user) throw notFound(userId);
+        checkIfMatch(ifMatch, user);
         const pending = await PendingChangeRow.findAll({ where: { org, userId }, transaction: tx });
         await user.destroy({ transaction: tx });
         for (const row of pending) {
@@ -194,9 +201,7 @@ export class Users {
       const result = await this.db.sequelize.transaction(async (tx) => {
         const user = await UserRow.findOne({ where: { id: userId, org }, lock: tx.LOCK.UPDATE, transaction: tx });
         if (!user) throw notFound(userId);
-        if (request.ifMatch && request.ifMatch !== '*' && request.ifMatch !== etagOf(user)) {
-          throw new ScimError(412, undefined, `The user changed since version ${request.ifMatch}; fetch it again`);
-        }
+        checkIfMatch(request.ifMatch, user);
         const pending = await PendingChangeRow.findAll({ where: { org, userId }, transaction: tx });
         const policy = await this.policies.get(org, tx);
         const computed = request.compute(structuredClone(user.doc));
@@ -216,8 +221,13 @@ export class Users {
         const { ends, starts } = await this.recordPendingChanges(tx, request, decision, pending, policy);
 
         const doc = withListsClosed(decision.doc);
+        // Starting or ending a pending change is a new version too: the representation
+        // (pendingMobileNumber) differs, and If-Match must see it.
         const changed =
-          JSON.stringify(doc) !== JSON.stringify(user.doc) || decision.phoneVerified !== user.phoneVerified;
+          JSON.stringify(doc) !== JSON.stringify(user.doc) ||
+          decision.phoneVerified !== user.phoneVerified ||
+          ends.length > 0 ||
+          starts.length > 0;
         if (changed) {
           const userName = doc.userName as string;
           await user.update(
@@ -374,6 +384,15 @@ function withoutPassword(doc: UserDoc): UserDoc {
   if (!('password' in doc)) return doc;
   const { password: _password, ...rest } = doc;
   return rest;
+}
+
+/** If-Match (RFC 7232): `*`, or a list of entity tags one of which is the current version. */
+function checkIfMatch(ifMatch: string | undefined, user: UserRow) {
+  if (!ifMatch || ifMatch.trim() === '*') return;
+  const tags = ifMatch.split(',').map((t) => t.trim());
+  if (!tags.includes(etagOf(user))) {
+    throw new ScimError(412, undefined, `The user is at version ${etagOf(user)}, not ${ifMatch}; fetch it again`);
+  }
 }
 
 function userNameTaken(userName: string) {

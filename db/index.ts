@@ -3,11 +3,13 @@ import { SequelizeStorage, Umzug } from 'umzug';
 import * as initial from './migrations/0001-initial';
 import { DataKey, open, seal, useDataKeys } from './sealed';
 import * as smsSends from './migrations/0002-sms-sends';
+import * as auditDedupe from './migrations/0003-audit-dedupe';
 
 /** Migrations in order; each module exports `up` and `down`. */
 const MIGRATIONS = [
   { name: '0001-initial', module: initial },
   { name: '0002-sms-sends', module: smsSends },
+  { name: '0003-audit-dedupe', module: auditDedupe },
 ];
 
 export class UserRow extends Model<InferAttributes<UserRow>, InferCreationAttributes<UserRow>> {
@@ -60,6 +62,7 @@ export class AuditEventRow extends Model<InferAttributes<AuditEventRow>, InferCr
   declare changeId: string | null;
   declare requestId: string | null;
   declare detail: Record<string, unknown> | null;
+  declare dedupeKey?: string | null;
   declare at: Date;
 }
 
@@ -199,6 +202,7 @@ export function connectDatabase(url: string, opts: { poolMax?: number; dataKeys?
       changeId: DataTypes.UUID,
       requestId: DataTypes.TEXT,
       detail: DataTypes.JSONB,
+      dedupeKey: DataTypes.TEXT,
       at: DataTypes.DATE,
     },
     { ...common, tableName: 'audit_events', timestamps: false },
@@ -249,23 +253,25 @@ export interface AuditEntry {
   maskedNumber?: string | null;
   actor?: string | null;
   detail?: Record<string, unknown> | null;
+  /** Names a workflow step; a second row for the same step is not written. */
+  dedupeKey?: string;
 }
 
 /** Audit rows hold masked numbers only, never codes. */
 export async function audit(tx: Transaction, entry: AuditEntry): Promise<void> {
-  await AuditEventRow.create(
-    {
-      org: entry.org,
-      userId: entry.userId,
-      scenario: entry.scenario ?? null,
-      event: entry.event,
-      maskedNumber: entry.maskedNumber ?? null,
-      actor: entry.actor ?? null,
-      changeId: entry.changeId ?? null,
-      requestId: entry.requestId ?? null,
-      detail: entry.detail ?? null,
-      at: new Date(),
-    },
-    { transaction: tx },
-  );
+  const row = {
+    org: entry.org,
+    userId: entry.userId,
+    scenario: entry.scenario ?? null,
+    event: entry.event,
+    maskedNumber: entry.maskedNumber ?? null,
+    actor: entry.actor ?? null,
+    changeId: entry.changeId ?? null,
+    requestId: entry.requestId ?? null,
+    detail: entry.detail ?? null,
+    dedupeKey: entry.dedupeKey ?? null,
+    at: new Date(),
+  };
+  // ON CONFLICT DO NOTHING: a step audited twice keeps its first row.
+  await AuditEventRow.bulkCreate([row], { transaction: tx, ignoreDuplicates: true });
 }

@@ -56,6 +56,9 @@ export function parsePath(raw: string): PatchPath {
   if (!NAME.test(attrName) || (subName !== undefined && !NAME.test(subName))) {
     throw invalidPath(`Path "${raw}" is malformed`);
   }
+  if (schema === CORE_USER_SCHEMA && ['id', 'meta', 'schemas'].includes(attrName.toLowerCase())) {
+    throw new ScimError(400, 'mutability', `"${raw}" is set by the server and cannot be changed`);
+  }
   const found = resolveTopLevel(attrName, schema);
   if (!found) throw invalidPath(`Unknown attribute "${attrName}" in path "${raw}"`);
   const attr = found.attr;

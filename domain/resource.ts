@@ -1,6 +1,15 @@
 import { invalidPath, invalidValue } from './errors';
 import { normalizeNumber, requireNumber, uniqueNumbers } from './numbers';
-import { AttrDef, COMMON_READ_ONLY, CORE_USER_SCHEMA, EXTENSION_IDS, SchemaDef, findAttr, findSchema } from './schema';
+import {
+  AttrDef,
+  COMMON_READ_ONLY,
+  CORE_USER_SCHEMA,
+  EXTENSION_IDS,
+  SchemaDef,
+  WSO2_USER,
+  findAttr,
+  findSchema,
+} from './schema';
 
 /**
  * A user as the engine sees it: canonical attribute names, typed values, extensions under their
@@ -13,6 +22,8 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 export const MAX_NUMBERS = 50;
 /** Multi-valued attributes (emails, phoneNumbers, ...) hold at most this many values. */
 export const MAX_VALUES = 100;
+/** A whole user, as JSON. */
+export const MAX_USER_BYTES = 64 * 1024;
 
 export const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -164,6 +175,19 @@ export function checkResource(doc: UserDoc): void {
   if (mobiles.length === 1 && normalizeNumber(String(mobiles[0].value ?? '')) === undefined) {
     throw invalidValue('phoneNumbers[type eq "mobile"] needs a valid value');
   }
+  // Caps hold on the result, not only per request: repeated adds cannot grow a user unbounded.
+  for (const [name, value] of Object.entries(doc)) {
+    if (Array.isArray(value) && value.length > MAX_VALUES)
+      throw invalidValue(`${name} may hold at most ${MAX_VALUES} values`);
+  }
+  const lists = isObject(doc[WSO2_USER]) ? (doc[WSO2_USER] as Record<string, unknown>) : {};
+  for (const name of ['mobileNumbers', 'verifiedMobileNumbers']) {
+    const list = lists[name];
+    if (Array.isArray(list) && list.length > MAX_NUMBERS)
+      throw invalidValue(`${name} may hold at most ${MAX_NUMBERS} numbers`);
+  }
+  if (JSON.stringify(doc).length > MAX_USER_BYTES)
+    throw invalidValue(`A user may take at most ${MAX_USER_BYTES} bytes`);
   for (const attr of ['emails', 'phoneNumbers', 'addresses', 'ims', 'photos']) {
     const list = doc[attr];
     if (Array.isArray(list) && list.filter((e) => isObject(e) && e.primary === true).length > 1) {

@@ -178,10 +178,12 @@ function decidePrimary(
   if (sameNumber(wanted, current)) {
     // The same number written another way is no change: the stored spelling stays.
     setPrimaryMobile(doc, current);
-    // Case 5: the request puts the current value back while a change is pending.
-    if (pendingPrimary) decision.cancel.push(PRIMARY_UPDATE);
+    // Case 5: the request puts the current value back while a change to another number is
+    // pending. (A pending check of the current number itself is case 3: it goes on.)
+    if (pendingPrimary && !sameNumber(pendingPrimary.number, current)) decision.cancel.push(PRIMARY_UPDATE);
     // Case 1: nothing to do, unless asked to verify the unverified current number.
-    if (verifyMobile === true && !stored.phoneVerified && policy.enabled) {
+    const checkRunning = pendingPrimary !== undefined && sameNumber(pendingPrimary.number, current);
+    if (verifyMobile === true && !stored.phoneVerified && policy.enabled && !checkRunning) {
       decision.start.push({ scenario: PRIMARY_UPDATE, number: current!, alsoVerifiedList: false });
     }
     return;

@@ -34,7 +34,7 @@ export const envSchema = z.object({
   AUTH_JWKS_COOLDOWN: z.coerce.number().int().min(0).max(3_600).default(30),
   CODE_HASH_KEY: z.string().min(32, 'at least 32 characters').optional(),
   PAYLOAD_KEYS: z.string().optional(),
-  CODEC_CORS_ORIGINS: z.string().default('http://127.0.0.1:8233,http://localhost:8233'),
+  CODEC_CORS_ORIGINS: z.string().optional(),
   SMS_PROVIDER: z.enum(['outbox', 'aws-sns', 'http']).optional(),
   SMS_OUTBOX_FILE: z.string().optional(),
   SMS_SENDER_ID: z
@@ -194,7 +194,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     codeHashKey: devSecret(dataDir, 'CODE_HASH_KEY', production, e.CODE_HASH_KEY),
     payloadKeys: payloadKeysOf(dataDir, production, e.PAYLOAD_KEYS),
-    codecCorsOrigins: e.CODEC_CORS_ORIGINS.split(',')
+    codecCorsOrigins: (
+      e.CODEC_CORS_ORIGINS ?? `http://127.0.0.1:${e.TEMPORAL_UI_PORT},http://localhost:${e.TEMPORAL_UI_PORT}`
+    )
+      .split(',')
       .map((o) => o.trim())
       .filter(Boolean),
     smsOutboxFile: resolve(e.SMS_OUTBOX_FILE ?? join(dataDir, 'sms-outbox.jsonl')),

@@ -134,6 +134,15 @@ describe('code rules', () => {
     expect((await c.validate(fresh)).body.code).toBe('UAR-10011');
   });
 
+  it('a burst of wrong codes never drops the live pending change', async () => {
+    const c = await pendingChange('0123400007');
+    const answers = await Promise.all(Array.from({ length: 16 }, () => c.validate(wrongFor(c.code))));
+    expect(answers.map((r) => r.body.code)).not.toContain('UAR-10011');
+    expect(await PendingChangeRow.count({ where: { userId: c.id } })).toBe(1);
+    expect((await c.resend()).status).toBe(201);
+    expect((await c.validate(h.codeFor('0123400007', c.id))).status).toBe(200);
+  });
+
   it('validate and resend with nothing pending answer UAR-10011', async () => {
     const org = freshOrg();
     const self = await h.token(org, 'nobody', 'internal_login');

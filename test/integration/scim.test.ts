@@ -212,6 +212,61 @@ describe('DELETE, ETags and discovery', () => {
     expect(stale.status).toBe(412);
   });
 
+  it('starting a pending change is a new version: If-Match with the old one is 412', async () => {
+    const o = await orgWithAdmin();
+    const u = await o.create('ivy');
+    const held = await o.call(
+      'PATCH',
+      `/Users/${u.id}`,
+      patchOf({ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '0123456786' }),
+      { 'If-Match': 'W/"1"' },
+    );
+    expect(held.status).toBe(200);
+    expect(held.body.meta.version).toBe('W/"2"');
+    const stale = await o.call(
+      'PATCH',
+      `/Users/${u.id}`,
+      patchOf({ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '0123456787' }),
+      { 'If-Match': 'W/"1"' },
+    );
+    expect(stale.status).toBe(412);
+    expect((await o.call('DELETE', `/Users/${u.id}`, undefined, { 'If-Match': 'W/"1"' })).status).toBe(412);
+    expect((await o.call('DELETE', `/Users/${u.id}`, undefined, { 'If-Match': 'W/"7", W/"2"' })).status).toBe(204);
+  });
+
+  it('id, schemas and meta are returned whatever excludedAttributes says', async () => {
+    const o = await orgWithAdmin();
+    const u = await o.create('jay');
+    const r = await o.call(
+      'GET',
+      `/Users/${u.id}?excludedAttributes=ID,SCHEMAS,Meta,urn:ietf:params:scim:schemas:core:2.0:User:id,userName`,
+    );
+    expect(r.body).toMatchObject({ id: u.id, schemas: u.schemas, meta: u.meta });
+    expect(r.body.userName).toBeUndefined();
+  });
+
+  it('a PATCH of id or meta is 400 mutability', async () => {
+    const o = await orgWithAdmin();
+    const u = await o.create('kim');
+    for (const path of ['id', 'meta.created', 'META']) {
+      const r = await o.call('PATCH', `/Users/${u.id}`, patchOf({ op: 'replace', path, value: 'x' }));
+      expect(r.status).toBe(400);
+      expect(r.body.scimType).toBe('mutability');
+    }
+  });
+
+  it('repeated adds cannot grow a user past the caps', async () => {
+    const o = await orgWithAdmin();
+    const u = await o.create('lou');
+    const emails = (from: number) => Array.from({ length: 60 }, (_, i) => ({ value: `u${from + i}@example.com` }));
+    expect(
+      (await o.call('PATCH', `/Users/${u.id}`, patchOf({ op: 'add', path: 'emails', value: emails(0) }))).status,
+    ).toBe(200);
+    const r = await o.call('PATCH', `/Users/${u.id}`, patchOf({ op: 'add', path: 'emails', value: emails(60) }));
+    expect(r.status).toBe(400);
+    expect(r.body.detail).toMatch(/at most 100/);
+  });
+
   it('discovery describes the two extensions and the readOnly attributes', async () => {
     const spc = await h.call('GET', '/scim2/ServiceProviderConfig');
     expect(spc.status).toBe(200);

@@ -28,6 +28,13 @@ describe('configuration', () => {
     expect(first.payloadKeys[0]!.key.equals(second.payloadKeys[0]!.key)).toBe(true);
   });
 
+  it("the codec answers the Web UI's origin on the UI port that is configured", () => {
+    expect(loadConfig({ DATA_DIR: dir(), TEMPORAL_UI_PORT: '8400' }).codecCorsOrigins).toEqual([
+      'http://127.0.0.1:8400',
+      'http://localhost:8400',
+    ]);
+  });
+
   it('production starts with every key given', () => {
     expect(loadConfig({ ...production, DATA_DIR: dir() }).production).toBe(true);
   });

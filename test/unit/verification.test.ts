@@ -54,6 +54,23 @@ describe('scenario 1: primary mobile update', () => {
     expect(d.doc[WSO2_USER]).toBeUndefined();
   });
 
+  it('3. a running check of the current number goes on when a sync client PUTs the same number', () => {
+    const pending: PendingView[] = [{ scenario: PRIMARY_UPDATE, number: '0111111111' }];
+    const put = run({
+      phoneVerified: false,
+      pending,
+      put: { userName: 'bob123', phoneNumbers: [{ type: 'mobile', value: '0111111111' }] },
+    });
+    expect(put.cancel).toEqual([]);
+    expect(put.start).toEqual([]);
+    const again = run({
+      phoneVerified: false,
+      pending,
+      ops: [{ op: 'add', path: `${WSO2_USER}:verifyMobile`, value: true }],
+    });
+    expect(again.start).toEqual([]);
+  });
+
   it('2. a number already in the verified list becomes primary at once, verified', () => {
     const doc = stored({ [WSO2_USER]: { verifiedMobileNumbers: '0111111111,0123456789' } });
     const d = run({ doc, phoneVerified: false, ops: [setMobile('0123456789')] });
