@@ -176,7 +176,7 @@ export const ROUTES: RouteDef[] = [
 
 export function createApp(deps: AppDeps): Koa {
   const verifications = new Verifications(deps.temporal, deps.config.temporal.taskQueue);
-  const policies = new PolicyStore(deps.config.policyDefaults, deps.smsProviders);
+  const policies = new PolicyStore(deps.db.sequelize, deps.config.policyDefaults, deps.smsProviders);
   const services: Services = {
     validateLimiter: new WindowLimiter(deps.config.validatePerIpPerMinute, 60_000),
     users: new Users(deps.db, verifications, policies),

@@ -68,7 +68,7 @@ export const openApiDocument = {
       ValidateCodeRequest: {
         type: 'object',
         required: ['code'],
-        properties: { code: { type: 'string', minLength: 1, maxLength: 64 }, properties },
+        properties: { code: { type: 'string', pattern: '^\\s*[0-9A-Za-z]{4,10}\\s*$' }, properties },
       },
       ValidateCodeResponse: {
         type: 'object',

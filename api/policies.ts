@@ -1,4 +1,4 @@
-import { Transaction } from 'sequelize';
+import { Sequelize, Transaction } from 'sequelize';
 import { OrgPolicyRow } from '../db';
 import { Policy, PolicyOverride, effectivePolicy } from '../domain/policy';
 import { ScimError } from '../domain/errors';
@@ -6,6 +6,7 @@ import { ScimError } from '../domain/errors';
 /** Per-org policy overrides in Postgres; verifications keep the policy they started with. */
 export class PolicyStore {
   constructor(
+    private readonly sequelize: Sequelize,
     private readonly defaults: Policy,
     private readonly providers: string[],
   ) {}
@@ -15,9 +16,8 @@ export class PolicyStore {
     return effectivePolicy(this.defaults, row?.overrides as PolicyOverride | undefined);
   }
 
+  /** Read, merge and write under a per-org lock: two PATCHes at once both take effect. */
   async patch(org: string, change: PolicyOverride): Promise<Policy> {
-    const row = await OrgPolicyRow.findByPk(org);
-    const overrides = { ...((row?.overrides as PolicyOverride | undefined) ?? {}), ...change };
     if (change.smsProvider && !this.providers.includes(change.smsProvider)) {
       throw new ScimError(
         400,
@@ -25,13 +25,21 @@ export class PolicyStore {
         `smsProvider ${change.smsProvider} is not configured here (configured: ${this.providers.join(', ')})`,
       );
     }
-    let policy: Policy;
-    try {
-      policy = effectivePolicy(this.defaults, overrides);
-    } catch (error) {
-      throw new ScimError(400, 'invalidValue', (error as Error).message);
-    }
-    await OrgPolicyRow.upsert({ org, overrides, updatedAt: new Date() });
-    return policy;
+    return this.sequelize.transaction(async (tx) => {
+      await this.sequelize.query('SELECT pg_advisory_xact_lock(hashtext(:key))', {
+        replacements: { key: `policy:${org}` },
+        transaction: tx,
+      });
+      const row = await OrgPolicyRow.findByPk(org, { transaction: tx });
+      const overrides = { ...((row?.overrides as PolicyOverride | undefined) ?? {}), ...change };
+      let policy: Policy;
+      try {
+        policy = effectivePolicy(this.defaults, overrides);
+      } catch (error) {
+        throw new ScimError(400, 'invalidValue', (error as Error).message);
+      }
+      await OrgPolicyRow.upsert({ org, overrides, updatedAt: new Date() }, { transaction: tx });
+      return policy;
+    });
   }
 }

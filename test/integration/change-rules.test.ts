@@ -233,6 +233,22 @@ describe('policy per org', () => {
     expect(r.body.description ?? r.body.detail).toMatch(/not configured/);
   });
 
+  it('two policy changes sent at once both take effect', async () => {
+    const org = freshOrg();
+    const admin = await h.token(org, 'admin', ADMIN_SCOPES);
+    const path = `/t/${org}/api/server/v1/mobile-verification/policy`;
+    for (let round = 0; round < 5; round += 1) {
+      await Promise.all([
+        h.call('PATCH', path, { token: admin, body: { codeTtl: 100 + round } }),
+        h.call('PATCH', path, { token: admin, body: { maxResends: round } }),
+      ]);
+      expect((await h.call('GET', path, { token: admin })).body).toMatchObject({
+        codeTtl: 100 + round,
+        maxResends: round,
+      });
+    }
+  });
+
   it('a new code length applies to verifications started afterwards', async () => {
     const u = await user();
     await h.call('PATCH', `/t/${u.org}/api/server/v1/mobile-verification/policy`, {
