@@ -61,7 +61,7 @@ const VERIFIED_LIST = touchKey(WSO2_USER_SCHEMA, findAttr(WSO2_USER_SCHEMA.attri
  * commits now, which pending changes it starts and which it cancels (behaviour.md).
  */
 export function decide(input: DecideInput): Decision {
-  const { stored, pending, policy } = input;
+  const { stored, policy } = input;
   const touches = (key: string) => input.touched === 'all' || input.touched.has(key);
   const doc = structuredClone(input.next);
   const verifyMobile = takeVerifyMobile(doc);

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditEventRow, PendingChangeRow } from '../../db';
 import { verificationWorkflowId } from '../../domain/scenarios';
-import { ENTERPRISE_USER, PATCH_OP } from '../../domain/schema';
-import { ADMIN_SCOPES, Harness, eventually, freshOrg, startHarness } from '../support/harness';
+import { ENTERPRISE_USER } from '../../domain/schema';
+import { Harness, freshOrg, startHarness } from '../support/harness';
+import { userWithPendingChange } from '../support/flows';
 
 const SCENARIO = 'MOBILE_VERIFICATION_ON_UPDATE';
 let h: Harness;
@@ -17,37 +18,7 @@ afterAll(async () => {
   await h?.stop();
 });
 
-async function pendingChange(mobile: string) {
-  const org = freshOrg();
-  const admin = await h.token(org, 'admin', ADMIN_SCOPES);
-  const created = await h.call('POST', `/t/${org}/scim2/Users`, {
-    token: admin,
-    body: { userName: 'carol', phoneNumbers: [{ type: 'mobile', value: '0111111111' }] },
-  });
-  const id = created.body.id as string;
-  const patched = await h.call('PATCH', `/t/${org}/scim2/Users/${id}`, {
-    token: admin,
-    body: {
-      schemas: [PATCH_OP],
-      Operations: [{ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: mobile }],
-    },
-  });
-  expect(patched.status).toBe(200);
-  const code = await eventually(() => h.codeFor(mobile));
-  const self = await h.token(org, id, 'internal_login');
-  const validate = (c: string) =>
-    h.call('POST', `/t/${org}/api/identity/user/v1.0/me/validate-code`, {
-      token: self,
-      body: { code: c, properties: [] },
-    });
-  const resend = () =>
-    h.call('POST', `/t/${org}/api/identity/user/v1.0/me/resend-code`, {
-      token: self,
-      body: { properties: [{ key: 'RecoveryScenario', value: SCENARIO }] },
-    });
-  const get = () => h.call('GET', `/t/${org}/scim2/Users/${id}`, { token: admin });
-  return { org, id, code, validate, resend, get };
-}
+const pendingChange = (mobile: string) => userWithPendingChange(h, mobile);
 
 const wrongFor = (code: string) => (code === '000000' ? '999999' : '000000');
 

@@ -244,11 +244,11 @@ describe('scenario 1 over HTTP', () => {
     expect(wrong.body.code).toBe('UAR-10011');
   });
 
-  it('resend sends a fresh code to the pending number; the earlier code dies', async () => {
+  it('a resend within the cooldown after the first SMS is 429 with Retry-After, and sends nothing', async () => {
     const org = freshOrg();
     const { id, admin, self } = await newUser(org);
     await h.call('PATCH', `/t/${org}/scim2/Users/${id}`, { token: admin, body: replaceMobile('0112121212') });
-    const first = await eventually(() => h.codeFor('0112121212'));
+    await eventually(() => h.codeFor('0112121212', id));
     const early = await h.call('POST', `/t/${org}/api/identity/user/v1.0/me/resend-code`, {
       token: self,
       body: { properties: [{ key: 'RecoveryScenario', value: SCENARIO }] },
@@ -256,5 +256,6 @@ describe('scenario 1 over HTTP', () => {
     expect(early.status).toBe(429);
     expect(early.body.code).toBe('MV-42902');
     expect(Number(early.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(h.outbox().filter((m) => m.userId === id)).toHaveLength(1);
   });
 });
