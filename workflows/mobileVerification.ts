@@ -48,17 +48,22 @@ const postgresRetry = {
   maximumInterval: '30 seconds',
 } as const;
 const remote = proxyActivities<Activities>({ startToCloseTimeout: '15 seconds', retry: postgresRetry });
-// The same Postgres work as local activities: run inside the workflow task, without a round
-// trip through the server, so that an Update (validate-code) answers sooner.
 const local = proxyLocalActivities<Activities>({ startToCloseTimeout: '15 seconds', retry: postgresRetry });
 
 /**
- * Verifications started before the local activities came in keep calling the remote ones,
- * so their histories replay unchanged.
+ * Which activities do the Postgres work, by the version of the workflow a run started with:
+ * - before LOCAL_POSTGRES_ACTIVITIES: remote activities;
+ * - LOCAL_POSTGRES_ACTIVITIES: local ones, which answered validate-code sooner but, under
+ *   bursts of concurrent Updates, made some Updates fail;
+ * - REMOTE_POSTGRES_ACTIVITIES (now): remote ones again.
+ * Each run keeps the choice it started with, so every recorded history replays.
  */
 const LOCAL_POSTGRES_ACTIVITIES = 'local-postgres-activities';
-const postgres = (): Pick<Activities, 'commitClaim' | 'clearPending' | 'recordAudit'> =>
-  patched(LOCAL_POSTGRES_ACTIVITIES) ? local : remote;
+const REMOTE_POSTGRES_ACTIVITIES = 'remote-postgres-activities';
+const postgres = (): Pick<Activities, 'commitClaim' | 'clearPending' | 'recordAudit'> => {
+  if (patched(REMOTE_POSTGRES_ACTIVITIES)) return remote;
+  return patched(LOCAL_POSTGRES_ACTIVITIES) ? local : remote;
+};
 
 type FinalStatus = Exclude<VerificationStatus, 'code_sent' | 'send_failed'>;
 

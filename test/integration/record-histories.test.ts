@@ -106,26 +106,26 @@ describe('every path through the verification', () => {
     expect((await f.validate(wrong(first))).status).toBe(400);
     expect((await f.resend()).status).toBe(201);
     expect((await f.validate(h.codeFor('0120000001'))).status).toBe(200);
-    await finish('v3-verified-after-resend', f, 'verified');
+    await finish('v4-verified-after-resend', f, 'verified');
   });
 
   it('superseded by a newer change', async () => {
     const f = await start('0120000002');
     await eventually(() => h.codeFor('0120000002'));
     await f.patch('0120000003');
-    await finish('v3-superseded', f, 'superseded');
+    await finish('v4-superseded', f, 'superseded');
   });
 
   it('cancelled by setting the number back', async () => {
     const f = await start('0120000004');
     await eventually(() => h.codeFor('0120000004'));
     await f.patch('0111111111');
-    await finish('v3-cancelled', f, 'cancelled');
+    await finish('v4-cancelled', f, 'cancelled');
   });
 
   it('expired after the pending lifetime', async () => {
     const f = await start('0120000005');
-    await finish('v3-expired', f, 'expired');
+    await finish('v4-expired', f, 'expired');
   });
 
   it('failed after too many wrong codes', async () => {
@@ -134,7 +134,7 @@ describe('every path through the verification', () => {
     for (let i = 0; i < 2; i += 1) await f.validate(wrong(code));
     await f.resend();
     expect((await f.validate(wrong(h.codeFor('0120000006')))).status).toBe(429);
-    await finish('v3-failed', f, 'failed');
+    await finish('v4-failed', f, 'failed');
   });
 
   it('send failed, then a resend delivered and the code verified', async () => {
@@ -143,6 +143,6 @@ describe('every path through the verification', () => {
     await eventually(async () => expect((await f.handle.query(state)).status).toBe('send_failed'));
     expect((await f.resend()).status).toBe(201);
     expect((await f.validate(h.codeFor('0120000007'))).status).toBe(200);
-    await finish('v3-send-failed-then-verified', f, 'verified');
+    await finish('v4-send-failed-then-verified', f, 'verified');
   });
 });

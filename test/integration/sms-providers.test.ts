@@ -223,7 +223,8 @@ describe('http gateway', () => {
     const mobile = '0123400102';
     gateway.plan.set(mobile, [500]);
     const c = await pendingChange(mobile, 'http');
-    await eventually(() => expect(gateway.to(mobile).map((r) => r.status)).toEqual([500, 200]));
+    // The activity's retry comes after its backoff; a loaded machine may take a while.
+    await eventually(() => expect(gateway.to(mobile).map((r) => r.status)).toEqual([500, 200]), 40_000);
     await eventually(() => expect(c.sendAttempts()).toEqual(['error', 'sent']));
     const delivered = gateway.to(mobile)[1]!;
     expect((await c.validate(codeIn(delivered.json.body as string))).status).toBe(200);
