@@ -1,11 +1,12 @@
 import type { Filter } from 'scim2-parse-filter';
 import { ScimError } from '../domain/errors';
 import { compare, parseFilter } from '../domain/filter';
+import { sameNumber } from '../domain/numbers';
 import { isObject } from '../domain/resource';
-import { USER_SCHEMAS, findAttr, splitUrnPath } from '../domain/schema';
+import { AttrDef, USER_SCHEMAS, findAttr, splitUrnPath } from '../domain/schema';
 
 /** Values at a filter's attribute path in a SCIM representation, multi-valued ones flattened. */
-function valuesAt(resource: Record<string, unknown>, attrPath: string): unknown[] {
+function valuesAt(resource: Record<string, unknown>, attrPath: string, items = false): unknown[] {
   let base: Record<string, unknown> = resource;
   let path = attrPath;
   if (/^urn:/i.test(path)) {
@@ -29,6 +30,7 @@ function valuesAt(resource: Record<string, unknown>, attrPath: string): unknown[
     }
     current = next;
   }
+  if (items) return current;
   // A multi-valued complex attribute without a sub-attribute compares its `value`s.
   return current.map((v) => (isObject(v) && 'value' in v ? v.value : v));
 }
@@ -40,31 +42,51 @@ function expand(values: unknown[], attrPath: string): unknown[] {
   return values.flatMap((v) => (typeof v === 'string' ? v.split(',') : [v]));
 }
 
+const NUMBER_ATTRIBUTES = ['mobilenumbers', 'verifiedmobilenumbers', 'pendingmobilenumber'];
+
+/** Paths whose values are phone numbers (`phoneNumbers.value`, the number lists, ...). */
+function isNumberPath(attrPath: string): boolean {
+  const parts = attrPath.toLowerCase().split(/[.:]/);
+  const last = parts.at(-1)!;
+  if (NUMBER_ATTRIBUTES.includes(last)) return true;
+  return last === 'value' && (parts.includes('phonenumbers') || parts.includes('pendingmobilenumbers'));
+}
+
 function caseExact(attrPath: string): boolean {
   const name = attrPath.split('.').at(-1)!;
   return name === 'id' || USER_SCHEMAS.some((s) => findAttr(s.attributes, name)?.caseExact === true);
 }
 
-/** Evaluates a filter (RFC 7644 §3.4.2.2) against a user as clients see it. */
-export function matchesUser(filter: Filter, user: Record<string, unknown>): boolean {
+/**
+ * Evaluates a filter (RFC 7644 §3.4.2.2) against a user as clients see it; inside a value
+ * filter, `parent` names the multi-valued attribute whose items are being tested.
+ */
+export function matchesUser(filter: Filter, user: Record<string, unknown>, parent?: string): boolean {
   switch (filter.op) {
     case 'and':
-      return (filter as { filters: Filter[] }).filters.every((f) => matchesUser(f, user));
+      return (filter as { filters: Filter[] }).filters.every((f) => matchesUser(f, user, parent));
     case 'or':
-      return (filter as { filters: Filter[] }).filters.some((f) => matchesUser(f, user));
+      return (filter as { filters: Filter[] }).filters.some((f) => matchesUser(f, user, parent));
     case 'not':
-      return !matchesUser((filter as { filter: Filter }).filter, user);
+      return !matchesUser((filter as { filter: Filter }).filter, user, parent);
     case '[]': {
       const { attrPath, valFilter } = filter as { attrPath: string; valFilter: Filter };
-      const key = Object.keys(user).find((k) => k.toLowerCase() === attrPath.toLowerCase());
-      const items = key && Array.isArray(user[key]) ? (user[key] as unknown[]) : [];
-      return items.some((item) => isObject(item) && matchesUser(valFilter, item));
+      return valuesAt(user, attrPath, true).some((item) => isObject(item) && matchesUser(valFilter, item, attrPath));
     }
     default: {
       const { attrPath, compValue } = filter as { attrPath: string; compValue?: unknown };
       const values = expand(valuesAt(user, attrPath), attrPath);
       if (filter.op === 'pr') return values.some((v) => compare('pr', v, undefined, false));
       if (values.length === 0) return filter.op === 'ne';
+      // Phone numbers compare by number identity: "012-345 6789" finds "0123456789".
+      if (
+        isNumberPath(parent ? `${parent}.${attrPath}` : attrPath) &&
+        (filter.op === 'eq' || filter.op === 'ne') &&
+        typeof compValue === 'string'
+      ) {
+        const same = values.some((v) => typeof v === 'string' && sameNumber(v, compValue));
+        return filter.op === 'eq' ? same : !same;
+      }
       return values.some((v) => compare(filter.op, v, compValue, caseExact(attrPath)));
     }
   }
@@ -73,7 +95,67 @@ export function matchesUser(filter: Filter, user: Record<string, unknown>): bool
 export function parseListFilter(text: string | undefined): Filter | undefined {
   if (text === undefined || text.trim() === '') return undefined;
   if (text.length > 2000) throw new ScimError(400, 'invalidFilter', 'The filter is longer than 2000 characters');
-  return parseFilter(text);
+  const filter = parseFilter(text);
+  checkPaths(filter);
+  return filter;
+}
+
+const META = ['created', 'lastmodified', 'version', 'resourcetype', 'location'];
+const unknownPath = (path: string) =>
+  new ScimError(400, 'invalidFilter', `The filter names "${path}", which is no attribute of a User`);
+
+/** The attribute a filter path names, or an invalidFilter error: a typo should not match nothing. */
+function resolvePath(path: string): AttrDef | undefined {
+  let schema = USER_SCHEMAS[0]!;
+  let rest = path;
+  if (/^urn:/i.test(path)) {
+    const split = splitUrnPath(path);
+    if (!split || split.rest === '') throw unknownPath(path);
+    schema = split.schema;
+    rest = split.rest;
+  }
+  const [name, sub, extra] = rest.split('.');
+  if (extra !== undefined || !name) throw unknownPath(path);
+  if (schema === USER_SCHEMAS[0] && (name === 'id' || name.toLowerCase() === 'meta')) {
+    if (name === 'id' ? sub !== undefined : sub === undefined || !META.includes(sub.toLowerCase()))
+      throw unknownPath(path);
+    return undefined;
+  }
+  const attr = findAttr(schema.attributes, name);
+  if (!attr) throw unknownPath(path);
+  if (sub === undefined) return attr;
+  const subAttr = findAttr(attr.subAttributes ?? [], sub);
+  if (!subAttr) throw unknownPath(path);
+  return subAttr;
+}
+
+function checkPaths(filter: Filter, parent?: AttrDef): void {
+  switch (filter.op) {
+    case 'and':
+    case 'or':
+      (filter as { filters: Filter[] }).filters.forEach((f) => checkPaths(f, parent));
+      return;
+    case 'not':
+      checkPaths((filter as { filter: Filter }).filter, parent);
+      return;
+    case '[]': {
+      if (parent) throw new ScimError(400, 'invalidFilter', 'A value filter cannot hold another value filter');
+      const { attrPath, valFilter } = filter as { attrPath: string; valFilter: Filter };
+      const attr = resolvePath(attrPath);
+      if (!attr?.multiValued || attr.type !== 'complex')
+        throw new ScimError(400, 'invalidFilter', `"${attrPath}" takes no value filter`);
+      checkPaths(valFilter, attr);
+      return;
+    }
+    default: {
+      const { attrPath } = filter as { attrPath: string };
+      if (parent) {
+        if (!findAttr(parent.subAttributes ?? [], attrPath)) throw unknownPath(`${parent.name}.${attrPath}`);
+      } else {
+        resolvePath(attrPath);
+      }
+    }
+  }
 }
 
 const ALWAYS = ['id', 'schemas', 'meta'];

@@ -165,6 +165,39 @@ describe('GET /Users', () => {
     expect(without.body.Resources[0].userName).toBe('dora');
   });
 
+  it('URN-qualified value filters, and phone numbers compared by number identity', async () => {
+    const o = await orgWithAdmin();
+    const u = await o.create('nia', { phoneNumbers: [{ type: 'mobile', value: '0199999999' }] });
+    await o.create('other', { phoneNumbers: [{ type: 'work', value: '0188888888' }] });
+    await o.call(
+      'PATCH',
+      `/Users/${u.id}`,
+      patchOf({ op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: '0177777776' }),
+    );
+    const q = async (filter: string) =>
+      (await o.call('GET', `/Users?filter=${encodeURIComponent(filter)}`)).body.Resources.map(
+        (r: { userName: string }) => r.userName,
+      );
+    expect(await q('urn:ietf:params:scim:schemas:core:2.0:User:phoneNumbers[type eq "mobile"]')).toEqual(['nia']);
+    expect(await q('phoneNumbers.value eq "019-999 9999"')).toEqual(['nia']);
+    expect(await q('phoneNumbers[value eq "(018) 888-8888"]')).toEqual(['other']);
+    expect(await q(`${WSO2_USER}:pendingMobileNumbers[scenario eq "MOBILE_VERIFICATION_ON_UPDATE"]`)).toEqual(['nia']);
+    expect(await q(`${ENTERPRISE_USER}:pendingMobileNumber eq "017 777 7776"`)).toEqual(['nia']);
+  });
+
+  it.each([
+    ['unknownAttr eq "x"'],
+    ['1 eq 1'],
+    ['emails[value pr and phoneNumbers[value pr]]'],
+    ['name[givenName eq "x"]'],
+    ['meta.nope pr'],
+  ])('a filter naming no attribute of a User is 400 invalidFilter: %s', async (filter) => {
+    const o = await orgWithAdmin();
+    const r = await o.call('GET', `/Users?filter=${encodeURIComponent(filter)}`);
+    expect(r.status).toBe(400);
+    expect(r.body.scimType).toBe('invalidFilter');
+  });
+
   it('a filter that does not parse is 400 invalidFilter', async () => {
     const o = await orgWithAdmin();
     const r = await o.call('GET', `/Users?filter=${encodeURIComponent('userName eq')}`);
