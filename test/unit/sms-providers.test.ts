@@ -15,7 +15,6 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { httpOutcome, httpProvider } from '../../activities/sms/http';
 import { SmsMessage, SmsPermanentError } from '../../activities/sms/provider';
 import { isPermanentSnsError, snsProvider } from '../../activities/sms/sns';
-import { newPayloadKey } from '../../lib/codec';
 import { loadConfig } from '../../lib/config';
 import { defaultSmsProviders } from '../../lib/stack';
 import { MOTO_ENV } from '../support/moto';
@@ -307,20 +306,5 @@ describe('SMS configuration', () => {
     [{ AWS_ENDPOINT_URL_SNS: 'not a url' }, /AWS_ENDPOINT_URL_SNS/],
   ])('refuses %o', (env, message) => {
     expect(() => loadConfig({ DATA_DIR: dir(), ...env })).toThrowError(message);
-  });
-
-  it('production refuses to start with SMS_PROVIDER=outbox', () => {
-    const production = {
-      NODE_ENV: 'production',
-      AUTH_MODE: 'jwks',
-      AUTH_JWKS_URL: 'https://idp.example/jwks',
-      AUTH_ISSUER: 'https://idp.example',
-      AUTH_AUDIENCE: 'mobile-verify',
-      CODE_HASH_KEY: 'k'.repeat(40),
-      PAYLOAD_KEYS: newPayloadKey('p1'),
-      DATA_DIR: dir(),
-    };
-    expect(() => loadConfig({ ...production, SMS_PROVIDER: 'outbox' })).toThrowError(/the outbox is for development/);
-    expect(loadConfig({ ...production, SMS_PROVIDER: 'aws-sns' }).policyDefaults.smsProvider).toBe('aws-sns');
   });
 });
