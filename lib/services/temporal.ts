@@ -13,6 +13,7 @@ import { Connection } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { searchAttributes } from '../../workflows/messages';
 
 export interface TemporalTarget {
   /** host:port of the frontend gRPC service */
@@ -24,14 +25,11 @@ export interface TemporalTarget {
   stop(): Promise<void>;
 }
 
-/** Custom search attributes the workflows use; all of type Keyword. */
-export const SEARCH_ATTRIBUTES: { name: string; type: 'Keyword' }[] = [
-  { name: 'OrgName', type: 'Keyword' },
-  { name: 'UserId', type: 'Keyword' },
-  { name: 'VerificationScenario', type: 'Keyword' },
-  { name: 'VerificationStatus', type: 'Keyword' },
-  { name: 'MaskedMobile', type: 'Keyword' },
-];
+/** Custom search attributes the workflows write, from their one definition; all Keyword. */
+export const SEARCH_ATTRIBUTES: { name: string; type: 'Keyword' }[] = Object.values(searchAttributes).map((key) => ({
+  name: key.name,
+  type: 'Keyword' as const,
+}));
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const VENV_BIN = path.join(REPO_ROOT, '.tools', 'venv', 'bin');
@@ -60,14 +58,6 @@ function findExecutable(name: string): string | undefined {
 /** `.tools/venv/bin/temporal` if executable, else `temporal` on PATH, else undefined. */
 export function findTemporalCli(): string | undefined {
   return findExecutable('temporal');
-}
-
-/**
- * `.tools/venv/bin/temporal-test-server` if executable, else `temporal-test-server` on PATH, else undefined.
- * For `TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } })`.
- */
-export function findTimeSkippingServer(): string | undefined {
-  return findExecutable('temporal-test-server');
 }
 
 export interface StartTemporalOptions {
